@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make lab` (open the course) and `make test` (check it).
+# Both create .venv on first use and reuse it afterwards.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# torch pin: 2.13.0 resolves to a local CPU wheel on the course machines.  For a CUDA build
+# on a GPU machine, see README ("GPU"): e.g. make lab TORCH_INDEX=https://download.pytorch.org/whl/cu126
+TORCH_SPEC  ?= torch==2.13.0
+TORCH_INDEX ?=
+PYTEST_ARGS ?=
+JOBS ?= auto
+
+.PHONY: lab test setup exercises release grade html clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(BIN)/.installed
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+test: setup
+	DLCOURSE_SCALE=quick $(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+
+exercises: setup
+	$(BIN)/dlcourse generate
+
+release: setup
+	$(BIN)/dlcourse release dist/student
+
+html: setup
+	DLCOURSE_SCALE=quick $(BIN)/jupyter nbconvert --to html --execute --output-dir build/html notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

@@ -1,0 +1,128 @@
+"""Weight initialisation schemes.  Each returns a new array of the given ``shape``.
+
+Shapes follow torch: a Linear weight is ``(fan_out, fan_in)``; a conv kernel is
+``(out_channels, in_channels, *kernel)`` and its fans are multiplied by the receptive field.
+Variances (deck 003, "Weight initialisation"):
+
+=============  =======================  =====================================
+scheme         distribution             variance
+=============  =======================  =====================================
+lecun_normal   N(0, σ²)                 1 / fan_in
+xavier_normal  N(0, σ²)                 2 / (fan_in + fan_out)
+xavier_uniform U(−a, a)                 a²/3 = 2 / (fan_in + fan_out)
+he_normal      N(0, σ²)                 2 / fan_in
+he_uniform     U(−a, a)                 a²/3 = 2 / fan_in
+=============  =======================  =====================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from dlcourse.validation import as_rng, check_positive
+
+Shape = tuple[int, ...]
+Initializer = Callable[..., np.ndarray]
+
+
+def _shape(shape) -> Shape:
+    shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"shape must hold non-negative sizes, got {shape}")
+    return shape
+
+
+def fan_in_fan_out(shape) -> tuple[int, int]:
+    """Return ``(fan_in, fan_out)`` of a weight of ``shape`` = (out, in, *receptive field)."""
+    shape = _shape(shape)
+    if len(shape) < 2:
+        raise ValueError(f"fan_in and fan_out need a weight with at least 2 dimensions, got shape {shape}")
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def zeros(shape, rng=None) -> np.ndarray:
+    """All zeros: every unit computes the same function, so symmetry is never broken."""
+    return np.zeros(_shape(shape))
+
+
+def constant(shape, value: float = 0.0, rng=None) -> np.ndarray:
+    """Every entry equal to ``value`` (fails to break symmetry, like zeros)."""
+    return np.full(_shape(shape), float(value))
+
+
+def normal(shape, std: float = 0.01, mean: float = 0.0, rng=None) -> np.ndarray:
+    """Entries drawn from N(mean, std²)."""
+    check_positive(std, "std", allow_zero=True)
+    return as_rng(rng).normal(mean, std, size=_shape(shape))
+
+
+def uniform(shape, a: float = 1.0, rng=None) -> np.ndarray:
+    """Entries drawn from U(−a, a), variance a²/3."""
+    check_positive(a, "a", allow_zero=True)
+    return as_rng(rng).uniform(-a, a, size=_shape(shape))
+
+
+def lecun_normal(shape, rng=None) -> np.ndarray:
+    """N(0, 1/fan_in): keeps Var(z) = Var(x) through a linear layer (LeCun et al., 1998)."""
+    fan_in, _ = fan_in_fan_out(shape)
+    return normal(shape, std=np.sqrt(1.0 / fan_in), rng=rng)
+
+
+def xavier_normal(shape, gain: float = 1.0, rng=None) -> np.ndarray:
+    """N(0, gain² · 2/(fan_in + fan_out)) (Glorot & Bengio, 2010), as torch.nn.init.xavier_normal_."""
+    fan_in, fan_out = fan_in_fan_out(shape)
+    return normal(shape, std=gain * np.sqrt(2.0 / (fan_in + fan_out)), rng=rng)
+
+
+def xavier_uniform(shape, gain: float = 1.0, rng=None) -> np.ndarray:
+    """U(−a, a) with a = gain · sqrt(6/(fan_in + fan_out)), as torch.nn.init.xavier_uniform_."""
+    fan_in, fan_out = fan_in_fan_out(shape)
+    return uniform(shape, a=gain * np.sqrt(6.0 / (fan_in + fan_out)), rng=rng)
+
+
+def _he_fan(shape, mode: str) -> int:
+    fan_in, fan_out = fan_in_fan_out(shape)
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def he_normal(shape, mode: str = "fan_in", rng=None) -> np.ndarray:
+    """N(0, 2/fan) (He et al., 2015), as torch.nn.init.kaiming_normal_ with ReLU."""
+    return normal(shape, std=np.sqrt(2.0 / _he_fan(shape, mode)), rng=rng)
+
+
+def he_uniform(shape, mode: str = "fan_in", rng=None) -> np.ndarray:
+    """U(−a, a) with a = sqrt(6/fan), as torch.nn.init.kaiming_uniform_ with ReLU."""
+    return uniform(shape, a=np.sqrt(6.0 / _he_fan(shape, mode)), rng=rng)
+
+
+# Aliases under PyTorch's names, so what students learn carries over.
+kaiming_normal = he_normal
+kaiming_uniform = he_uniform
+glorot_normal = xavier_normal
+glorot_uniform = xavier_uniform
+
+SCHEMES: dict[str, Initializer] = {
+    "zeros": zeros,
+    "lecun_normal": lecun_normal,
+    "xavier_normal": xavier_normal,
+    "xavier_uniform": xavier_uniform,
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+    "kaiming_normal": he_normal,
+    "kaiming_uniform": he_uniform,
+}
+
+
+def get(init: str | Initializer) -> Initializer:
+    """Resolve an initializer given by name (see ``SCHEMES``) or return a callable unchanged."""
+    if callable(init):
+        return init
+    try:
+        return SCHEMES[init]
+    except KeyError:
+        raise ValueError(f"unknown init {init!r}; expected a callable or one of {sorted(SCHEMES)}") from None
