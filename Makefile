@@ -22,7 +22,7 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup
 	DLCOURSE_SCALE=quick $(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
