@@ -8,15 +8,23 @@ Variances (deck 003, "Weight initialisation"):
 scheme         distribution             variance
 =============  =======================  =====================================
 lecun_normal   N(0, σ²)                 1 / fan_in
+lecun_uniform  U(−a, a)                 a²/3 = 1 / fan_in
 xavier_normal  N(0, σ²)                 2 / (fan_in + fan_out)
 xavier_uniform U(−a, a)                 a²/3 = 2 / (fan_in + fan_out)
 he_normal      N(0, σ²)                 2 / fan_in
 he_uniform     U(−a, a)                 a²/3 = 2 / fan_in
 =============  =======================  =====================================
+
+Each scaled scheme takes torch's ``gain`` (``calculate_gain``): the variance is multiplied by
+gain²; He's schemes take torch's ``a`` and ``nonlinearity`` instead (gain √(2/(1 + a²))).
+Every function has the signature ``f(shape, ..., rng=None)`` so ``Linear(init=...)`` accepts
+it by name (``SCHEMES``) or as a callable.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -65,10 +73,43 @@ def uniform(shape, a: float = 1.0, rng=None) -> np.ndarray:
     return as_rng(rng).uniform(-a, a, size=_shape(shape))
 
 
-def lecun_normal(shape, rng=None) -> np.ndarray:
-    """N(0, 1/fan_in): keeps Var(z) = Var(x) through a linear layer (LeCun et al., 1998)."""
+def calculate_gain(nonlinearity: str = "linear", param: float | None = None) -> float:
+    """Recommended gain for a non-linearity, as ``torch.nn.init.calculate_gain``.
+
+    linear/conv/sigmoid: 1; tanh: 5/3; relu: √2; leaky_relu(a): √(2/(1 + a²)); selu: 3/4.
+    """
+    linear = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d",
+              "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    if nonlinearity in linear:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1 + slope**2))  # He et al. 2015 for PReLU: ½(1 + a²) n σ² = 1
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}; expected one of "
+                     f"{sorted(linear + ('tanh', 'relu', 'leaky_relu', 'selu'))}")
+
+
+def ones(shape, rng=None) -> np.ndarray:
+    """All ones (as zeros: every unit of a layer stays identical)."""
+    return constant(shape, 1.0)
+
+
+def lecun_normal(shape, gain: float = 1.0, rng=None) -> np.ndarray:
+    """N(0, gain²/fan_in): keeps Var(z) = Var(x) through a linear layer (LeCun et al., 1998)."""
     fan_in, _ = fan_in_fan_out(shape)
-    return normal(shape, std=np.sqrt(1.0 / fan_in), rng=rng)
+    return normal(shape, std=gain * np.sqrt(1.0 / fan_in), rng=rng)
+
+
+def lecun_uniform(shape, gain: float = 1.0, rng=None) -> np.ndarray:
+    """U(−a, a) with a = gain · sqrt(3/fan_in), the uniform twin of :func:`lecun_normal`."""
+    fan_in, _ = fan_in_fan_out(shape)
+    return uniform(shape, a=gain * np.sqrt(3.0 / fan_in), rng=rng)
 
 
 def xavier_normal(shape, gain: float = 1.0, rng=None) -> np.ndarray:
@@ -90,14 +131,18 @@ def _he_fan(shape, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def he_normal(shape, mode: str = "fan_in", rng=None) -> np.ndarray:
-    """N(0, 2/fan) (He et al., 2015), as torch.nn.init.kaiming_normal_ with ReLU."""
-    return normal(shape, std=np.sqrt(2.0 / _he_fan(shape, mode)), rng=rng)
+def he_normal(shape, mode: str = "fan_in", rng=None, *, a: float = 0.0,
+              nonlinearity: str = "leaky_relu") -> np.ndarray:
+    """N(0, gain²/fan), gain = √(2/(1 + a²)) → 2/fan for ReLU (He et al., 2015); as torch.nn.init.kaiming_normal_."""
+    std = calculate_gain(nonlinearity, a) / np.sqrt(_he_fan(shape, mode))
+    return normal(shape, std=std, rng=rng)
 
 
-def he_uniform(shape, mode: str = "fan_in", rng=None) -> np.ndarray:
-    """U(−a, a) with a = sqrt(6/fan), as torch.nn.init.kaiming_uniform_ with ReLU."""
-    return uniform(shape, a=np.sqrt(6.0 / _he_fan(shape, mode)), rng=rng)
+def he_uniform(shape, mode: str = "fan_in", rng=None, *, a: float = 0.0,
+               nonlinearity: str = "leaky_relu") -> np.ndarray:
+    """U(−b, b), b = gain·sqrt(3/fan) → sqrt(6/fan) for ReLU; as torch.nn.init.kaiming_uniform_."""
+    bound = calculate_gain(nonlinearity, a) * np.sqrt(3.0 / _he_fan(shape, mode))
+    return uniform(shape, a=bound, rng=rng)
 
 
 # Aliases under PyTorch's names, so what students learn carries over.
@@ -108,9 +153,16 @@ glorot_uniform = xavier_uniform
 
 SCHEMES: dict[str, Initializer] = {
     "zeros": zeros,
+    "ones": ones,
+    "constant": constant,
+    "normal": normal,
+    "uniform": uniform,
     "lecun_normal": lecun_normal,
+    "lecun_uniform": lecun_uniform,
     "xavier_normal": xavier_normal,
     "xavier_uniform": xavier_uniform,
+    "glorot_normal": xavier_normal,
+    "glorot_uniform": xavier_uniform,
     "he_normal": he_normal,
     "he_uniform": he_uniform,
     "kaiming_normal": he_normal,
@@ -118,11 +170,19 @@ SCHEMES: dict[str, Initializer] = {
 }
 
 
-def get(init: str | Initializer) -> Initializer:
-    """Resolve an initializer given by name (see ``SCHEMES``) or return a callable unchanged."""
+def get(init: str | Initializer, **kwargs) -> Initializer:
+    """Resolve an initializer given by name (see ``SCHEMES``) or return a callable unchanged.
+
+    Keyword arguments are bound to it, e.g. ``get("normal", std=0.5)`` or
+    ``get("he_normal", mode="fan_out")``; the result is called as ``f(shape, rng=rng)``.
+    """
     if callable(init):
-        return init
-    try:
-        return SCHEMES[init]
-    except KeyError:
-        raise ValueError(f"unknown init {init!r}; expected a callable or one of {sorted(SCHEMES)}") from None
+        fn = init
+    elif isinstance(init, str):
+        try:
+            fn = SCHEMES[init]
+        except KeyError:
+            raise ValueError(f"unknown init {init!r}; expected a callable or one of {sorted(SCHEMES)}") from None
+    else:
+        raise TypeError(f"init must be a scheme name or a callable, got {type(init).__name__}")
+    return functools.partial(fn, **kwargs) if kwargs else fn

@@ -112,12 +112,12 @@ class Module:
             if name in params:
                 if np.shape(value) != params[name].shape:
                     raise ValueError(f"{name}: expected shape {params[name].shape}, got {np.shape(value)}")
-                params[name].data = np.array(value, copy=True)
+                params[name].data[...] = value  # in place, like torch's copy_: aliases stay valid
             else:
                 *path, attr = name.split(".")
                 owner = self
                 for part in path:
-                    owner = getattr(owner, part)
+                    owner = dict(owner.named_children())[part]  # Sequential's children are "0", "1", ...
                 setattr(owner, attr, np.array(value, copy=True))
 
     def zero_grad(self) -> None:
@@ -316,6 +316,108 @@ class LeCunTanh(_Activation):
 # Regularization layers: Dropout (issue 4 appends below)
 # ---------------------------------------------------------------------------------------------
 
+
+class Dropout(Module):
+    """Inverted dropout (torch.nn.Dropout): zero each unit with probability p, scale the rest by
+    1/(1 − p) at train time; identity in eval mode.  ``rng``: Generator or seed for the masks."""
+
+    def __init__(self, p: float = 0.5, rng=None) -> None:
+        from dlcourse.validation import check_probability
+
+        self.p = check_probability(p, "p (dropout probability)", inclusive_high=True)
+        self.rng = as_rng(rng)
+        self._cache = None
+
+    def forward(self, x):
+        out, self._cache = F.dropout_forward(x, self.p, self.training, self.rng)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError("Dropout.backward called before forward")
+        return F.dropout_backward(dout, self._cache)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
 # ---------------------------------------------------------------------------------------------
 # Normalization layers: BatchNorm1d, BatchNorm2d (issue 4 appends below)
 # ---------------------------------------------------------------------------------------------
+
+
+class _BatchNorm(Module):
+    """Shared code of BatchNorm1d/2d: parameters ``gamma`` (ones), ``beta`` (zeros) and buffers
+    ``running_mean`` (zeros), ``running_var`` (ones); momentum weighs the *new* batch statistic."""
+
+    _buffer_names = ("running_mean", "running_var")
+    _input_ndim: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+        if int(num_features) != num_features or int(num_features) <= 0:
+            raise ValueError(f"num_features must be a positive integer, got {num_features}")
+        if not 0.0 <= float(momentum) <= 1.0:
+            raise ValueError(f"momentum must lie in [0, 1], got {momentum}")
+        if not float(eps) > 0.0:
+            raise ValueError(f"eps must be > 0, got {eps}")
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        self.gamma = Parameter(np.ones(self.num_features))  # γ: per-feature scale
+        self.beta = Parameter(np.zeros(self.num_features))  # β: per-feature shift
+        self.running_mean = np.zeros(self.num_features)
+        self.running_var = np.ones(self.num_features)
+        self._cache = None
+
+    # torch names the affine parameters weight and bias: the same Parameter objects
+    @property
+    def weight(self) -> Parameter:
+        return self.gamma
+
+    @property
+    def bias(self) -> Parameter:
+        return self.beta
+
+    def _check_input(self, x) -> np.ndarray:
+        x = as_float_array(x, "x")
+        if x.ndim not in self._input_ndim or x.shape[1] != self.num_features:
+            dims = " or ".join(f"{d}-D" for d in self._input_ndim)
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}) expects {dims} input with {self.num_features} "
+                f"features/channels on axis 1, got shape {x.shape}"
+            )
+        return x
+
+    def forward(self, x):
+        x = self._check_input(x)
+        fwd = F.batchnorm_forward if x.ndim == 2 else F.spatial_batchnorm_forward
+        out, cache = fwd(
+            x, self.gamma.data, self.beta.data, self.running_mean, self.running_var,
+            train=self.training, momentum=self.momentum, eps=self.eps,
+        )
+        self._cache = (x.ndim, cache)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        ndim, cache = self._cache
+        if ndim == 2:
+            dx, dgamma, dbeta = F.batchnorm_backward_simplified(dout, cache)
+        else:
+            dx, dgamma, dbeta = F.spatial_batchnorm_backward(dout, cache)
+        self.gamma.grad = self.gamma.grad + dgamma
+        self.beta.grad = self.beta.grad + dbeta
+        return dx
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm of (N, D) (or (N, C, L)) per feature; torch.nn.BatchNorm1d's defaults."""
+
+    _input_ndim = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm of (N, C, H, W) over C: statistics over N, H and W for every channel."""
+
+    _input_ndim = (4,)

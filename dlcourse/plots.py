@@ -21,13 +21,313 @@ def _axes(ax=None, figsize=(5, 4)):
 # Shared: loss curves, decision boundaries (notebooks 01-02 section owner adds below)
 # ---------------------------------------------------------------------------------------------
 
+def decision_grid(predict_fn, X, *, resolution: int = 200, padding: float = 0.5):
+    """Evaluate ``predict_fn`` on a ``resolution`` × ``resolution`` grid covering the 2-D points X.
+
+    ``predict_fn`` maps an (M, 2) array to labels (M,), scores (M,) or class probabilities
+    (M, K) (reduced to argmax).  Returns (xx, yy, zz), each of shape (resolution, resolution).
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision boundaries are drawn for 2-D inputs: X must be (N, 2), got shape {X.shape}")
+    if int(resolution) < 2:
+        raise ValueError(f"resolution must be >= 2, got {resolution}")
+    lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
+    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], int(resolution)), np.linspace(lo[1], hi[1], int(resolution)))
+    out = np.asarray(predict_fn(np.column_stack([xx.ravel(), yy.ravel()])))
+    if out.ndim == 2 and out.shape[1] > 1:
+        out = out.argmax(axis=1)  # class probabilities → the predicted class
+    if out.size != xx.size:
+        raise ValueError(f"predict_fn must return one value per grid point ({xx.size}), got shape {out.shape}")
+    return xx, yy, out.reshape(xx.shape).astype(float)
+
+
+def plot_decision_boundary(predict_fn, X, y, ax=None, *, resolution: int = 200, padding: float = 0.5,
+                           title: str | None = None, cmap: str = "coolwarm", alpha: float = 0.3):
+    """Shade the regions ``predict_fn`` assigns to each class and scatter the points (X, y) on top."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y).reshape(-1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} points but y has {y.shape[0]} labels")
+    ax = _axes(ax)
+    xx, yy, zz = decision_grid(predict_fn, X, resolution=resolution, padding=padding)
+    levels = np.unique(np.concatenate([np.unique(zz), np.unique(y).astype(float)]))
+    vmin, vmax = float(levels.min()), float(levels.max())
+    if levels.size <= 12 and np.allclose(levels, np.round(levels)):  # class labels: one band each
+        bounds = np.concatenate([levels - 0.5, [levels[-1] + 0.5]])
+        ax.contourf(xx, yy, zz, levels=bounds, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax)
+    else:  # continuous scores
+        ax.contourf(xx, yy, zz, levels=20, cmap=cmap, alpha=alpha)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=vmin, vmax=vmax, edgecolors="k", s=25)
+    ax.set_xlim(xx.min(), xx.max())
+    ax.set_ylim(yy.min(), yy.max())
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_loss_curves(curves, ax=None, *, x=None, logy: bool = False, xlabel: str = "epoch",
+                     ylabel: str = "loss", title: str | None = None):
+    """One line per entry of ``curves`` (a mapping label → sequence, or a single sequence)."""
+    if not hasattr(curves, "items"):
+        curves = {ylabel: curves}
+    ax = _axes(ax)
+    for label, values in curves.items():
+        values = np.asarray(values, dtype=float).reshape(-1)
+        if values.size == 0:
+            continue
+        xs = np.arange(values.size) if x is None else np.asarray(x)[: values.size]
+        ax.plot(xs, values, label=str(label))
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if len(curves) > 1:
+        ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history, ax=None, *, keys=None, logy: bool = False, title: str | None = None, **kwargs):
+    """Plot the per-epoch lists of a :class:`dlcourse.train.History` (or any object/dict of lists).
+
+    ``keys`` picks the lists (default: the non-empty ones among train_loss, val_loss, and for a
+    dict or another object, every list-valued field).  A plain sequence is drawn as one curve.
+    """
+    if isinstance(history, (list, tuple, np.ndarray)):
+        return plot_loss_curves(history, ax, logy=logy, title=title, **kwargs)
+    fields = history if isinstance(history, dict) else vars(history)
+    if keys is None:
+        preferred = [k for k in ("train_loss", "val_loss") if len(fields.get(k, []) or []) > 0]
+        keys = preferred or [k for k, v in fields.items() if isinstance(v, (list, tuple, np.ndarray)) and len(v) > 0
+                             and np.ndim(v[0]) == 0]
+    missing = [k for k in keys if k not in fields]
+    if missing:
+        raise KeyError(f"history has no {missing}; it has {sorted(fields)}")
+    return plot_loss_curves({k: fields[k] for k in keys}, ax, logy=logy, title=title, **kwargs)
+
+
 # ---------------------------------------------------------------------------------------------
 # Notebooks 01-02: perceptron, backprop
 # ---------------------------------------------------------------------------------------------
 
+def plot_perceptron_history(history, ax=None, *, title: str | None = None):
+    """Mistakes per epoch (bars, left axis) and accuracy per epoch (lines, right axis).
+
+    ``history`` is a :class:`dlcourse.perceptron.PerceptronHistory` (or a dict with the lists
+    ``mistakes``, ``accuracy`` and optionally ``val_accuracy``).  Returns (ax, ax_accuracy).
+    """
+    fields = history if isinstance(history, dict) else vars(history)
+    mistakes = np.asarray(fields["mistakes"], dtype=float)
+    epochs = np.arange(1, mistakes.size + 1)
+    ax = _axes(ax, figsize=(6, 3.5))
+    ax.bar(epochs, mistakes, color="0.75", label="mistakes")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mistakes in the epoch")
+    ax2 = ax.twinx()
+    ax2.plot(epochs, fields["accuracy"], color="C0", label="train accuracy")
+    if len(fields.get("val_accuracy", []) or []) > 0:
+        ax2.plot(epochs, fields["val_accuracy"], color="C3", label="test accuracy")
+    ax2.set_ylim(0, 1.05)
+    ax2.set_ylabel("accuracy")
+    ax2.legend(loc="lower right")
+    if title:
+        ax.set_title(title)
+    return ax, ax2
+
+
+def plot_pass_costs(histories, ax=None, *, backward_cost: float = 2.0, target: float | None = None,
+                    logx: bool = True, title: str | None = None):
+    """Loss against the work spent, in forward-pass units, for :class:`dlcourse.mlp.PassHistory` runs.
+
+    ``histories`` maps a label to a history; a backward pass counts ``backward_cost`` forward
+    passes.  ``target`` draws the loss level being compared as a dashed line.
+    """
+    ax = _axes(ax, figsize=(6, 4))
+    for label, h in histories.items():
+        ax.plot(h.cost(backward_cost), h.loss, label=str(label))
+    if target is not None:
+        ax.axhline(target, color="k", ls="--", lw=1, label=f"target {target:.3g}")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"cost (forward passes; a backward pass counts {backward_cost:g})")
+    ax.set_ylabel("training loss")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_activation(name: str, ax=None, *, z=None, mark: float | None = None):
+    """An activation f and its derivative f' (``dlcourse.activations``) on z ∈ [−10, 10].
+
+    ``mark`` adds the point (z₀, f(z₀)) and the tangent f(z₀) + f'(z₀)(z − z₀) there.
+    """
+    from dlcourse import activations
+
+    if name not in activations.ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {sorted(activations.ACTIVATIONS)}")
+    f, df = activations.ACTIVATIONS[name]
+    z = np.linspace(-10, 10, 801) if z is None else np.asarray(z, dtype=float)
+    ax = _axes(ax, figsize=(6, 4))
+    ax.plot(z, f(z), label=f"{name}(z)")
+    ax.plot(z, df(z), "--", label=f"{name}'(z)")
+    if mark is not None:
+        z0 = float(mark)
+        f0, d0 = float(f(z0)), float(df(z0))
+        span = np.array([z0 - 2.0, z0 + 2.0])
+        ax.plot(span, f0 + d0 * (span - z0), color="k", lw=1, label="tangent")
+        ax.plot([z0], [f0], "ko")
+    ax.axhline(0, color="0.8", lw=0.8)
+    ax.axvline(0, color="0.8", lw=0.8)
+    ax.set_xlabel("z")
+    ax.legend(loc="upper left")
+    ax.set_title(name)
+    return ax
+
+
+def plot_graph(root, ax=None, *, show_grad: bool = True, title: str | None = None):
+    """Draw the computational graph of a :class:`dlcourse.autodiff.Value` with matplotlib only.
+
+    Inputs on the left, ``root`` on the right (x = longest path from a leaf); each box shows the
+    node's label or operation, its value and (``show_grad``) its gradient; arrows go from an
+    input to the node computed from it.  Returns the Axes.
+    """
+    from dlcourse.autodiff import layout, trace
+
+    graph = trace(root)
+    pos = layout(root)
+    ax = _axes(ax, figsize=(max(4.0, 2.0 * (1 + max(p[0] for p in pos.values()))), 3.5))
+    for child, parent in graph.edges:
+        (x0, y0), (x1, y1) = pos[child], pos[parent]
+        ax.annotate("", xy=(x1 - 0.28, y1), xytext=(x0 + 0.28, y0),
+                    arrowprops={"arrowstyle": "->", "color": "0.4", "lw": 1.0})
+    for node in graph.nodes:
+        x, y = pos[node]
+        name = node.label or (node._op if node._op else "const")
+        if node.label and node._op:
+            name = f"{node.label} = {node._op}"
+        text = f"{name}\n{node.data:.4g}"
+        if show_grad:
+            text += f"\ngrad {node.grad:.4g}"
+        leaf = not node._prev
+        ax.text(x, y, text, ha="center", va="center", fontsize=8,
+                bbox={"boxstyle": "round", "fc": "#dbe9f6" if leaf else "#fde7c8", "ec": "0.3"})
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 # ---------------------------------------------------------------------------------------------
 # Notebooks 03-04: initialization, optimizers
 # ---------------------------------------------------------------------------------------------
+
+def plot_layer_histograms(layers, ax=None, *, bins: int = 60, title: str | None = None, xlabel: str = "value",
+                          labels=None, range=None, cmap: str = "viridis"):
+    """One step histogram per layer (a list of arrays, first layer first), coloured by depth.
+
+    Shows at a glance whether activations (or gradients) keep their spread through the
+    network, collapse to 0 (vanishing) or pile up at the saturation values (±1 for tanh).
+    """
+    layers = [np.asarray(v, dtype=float).ravel() for v in layers]
+    if not layers:
+        raise ValueError("layers must hold at least one array")
+    ax = _axes(ax)
+    colors = plt.get_cmap(cmap)(np.linspace(0.0, 0.9, len(layers)))
+    if range is None:
+        hi = max(float(np.percentile(np.abs(v), 99.5)) for v in layers) or 1.0
+        range = (-hi, hi)
+    for i, (v, c) in enumerate(zip(layers, colors, strict=True)):
+        label = labels[i] if labels is not None else f"layer {i + 1}"
+        ax.hist(v, bins=bins, range=range, histtype="step", color=c, label=label, density=True)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    if len(layers) <= 12:
+        ax.legend(fontsize=7, ncol=2)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_layer_variances(variances, ax=None, *, logy: bool = True, ylabel: str = "variance",
+                         title: str | None = None, reference: float | None = None):
+    """Variance per layer (mapping label → sequence over layers 1..L), log scale by default."""
+    if not hasattr(variances, "items"):
+        variances = {ylabel: variances}
+    ax = _axes(ax)
+    for label, v in variances.items():
+        v = np.asarray(v, dtype=float)
+        ax.plot(np.arange(1, v.size + 1), v, marker="o", ms=3, label=label)
+    if reference is not None:
+        ax.axhline(reference, color="k", lw=0.8, ls="--")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_trajectories(surface, paths, ax=None, *, levels: int = 30, log_levels: bool = True,
+                      title: str | None = None, grid: int = 200, mark_every: int | None = None):
+    """Contours of a :class:`dlcourse.surfaces.Surface` with optimizer paths on top.
+
+    ``paths`` maps a label to an array (K, 2) of iterates (e.g. from ``surfaces.trajectory``).
+    """
+    ax = _axes(ax, figsize=(6, 4.5))
+    X, Y, Z = surface.grid(grid)
+    if log_levels:
+        zmin = float(np.min(Z))
+        Zp = Z - zmin + 1e-3 * (float(np.max(Z)) - zmin + 1e-12)  # shift so a log scale is defined
+        lv = np.geomspace(Zp.min(), Zp.max(), levels)
+        ax.contour(X, Y, Zp, levels=lv, colors="0.6", linewidths=0.6)
+    else:
+        ax.contour(X, Y, Z, levels=levels, colors="0.6", linewidths=0.6)
+    for label, path in paths.items():
+        path = np.asarray(path, dtype=float)
+        if path.ndim != 2 or path.shape[1] != 2:
+            raise ValueError(f"path {label!r} must have shape (K, 2), got {path.shape}")
+        line, = ax.plot(path[:, 0], path[:, 1], lw=1.3, label=label,
+                        marker="." if mark_every else None, markevery=mark_every, ms=3)
+        ax.plot(*path[-1], marker="o", color=line.get_color(), ms=5)  # where it ended
+        ax.plot(*path[0], marker="s", color="k", ms=5)  # where it started
+    if surface.minimum is not None:
+        ax.plot(*surface.minimum, marker="*", color="gold", mec="k", ms=12, ls="none")
+    ax.set_xlim(*surface.xlim)
+    ax.set_ylim(*surface.ylim)
+    ax.set_xlabel(surface.xlabel)
+    ax.set_ylabel(surface.ylabel)
+    if paths:
+        ax.legend(fontsize=8, loc="best")
+    ax.set_title(title or surface.name)
+    return ax
+
+
+def plot_schedules(schedules, ax=None, *, logy: bool = False, xlabel: str = "epoch", title: str | None = None):
+    """Learning rate against epoch, one line per schedule (mapping label → sequence of rates)."""
+    ax = _axes(ax, figsize=(6, 3.5))
+    for label, lrs in schedules.items():
+        ax.plot(np.asarray(lrs, dtype=float), label=label, lw=1.4)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("learning rate")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
 
 # ---------------------------------------------------------------------------------------------
 # Notebooks 05-06: regularization, batch normalization

@@ -32,6 +32,9 @@ def device(prefer: str | None = None) -> Any:
     return torch.device("cpu")
 
 
+_best_device = device  # for functions whose ``device`` argument shadows the name
+
+
 def to_tensor(x, dtype=None, device=None, requires_grad: bool = False) -> Any:
     """Copy an ndarray into a torch tensor (float64 stays float64 unless ``dtype`` says otherwise)."""
     torch = _torch()
@@ -42,3 +45,187 @@ def to_tensor(x, dtype=None, device=None, requires_grad: bool = False) -> Any:
 def to_numpy(t) -> np.ndarray:
     """Detach a tensor, move it to the CPU and return an ndarray."""
     return t.detach().cpu().numpy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Torch twins of dlcourse models
+# ---------------------------------------------------------------------------------------------
+
+_LECUN_CLS = None
+
+
+def _lecun_tanh_module():
+    """torch.nn.Module computing 1.7159 · tanh(2z/3), defined on first use (torch is lazy)."""
+    global _LECUN_CLS
+    if _LECUN_CLS is None:
+        torch = _torch()
+        from dlcourse.activations import LECUN_A, LECUN_B
+
+        class LeCunTanh(torch.nn.Module):
+            """f(z) = 1.7159 · tanh(2z/3) (LeCun et al., 1998)."""
+
+            def forward(self, z):
+                return LECUN_A * torch.tanh(LECUN_B * z)
+
+        _LECUN_CLS = LeCunTanh
+    return _LECUN_CLS
+
+
+def _copy_(tensor, array) -> None:
+    """Copy an ndarray into an existing tensor in place, keeping the tensor's dtype and device."""
+    with _torch().no_grad():
+        tensor.copy_(_torch().as_tensor(np.asarray(array)))
+
+
+def _convert(module, torch, dtype, device):
+    from dlcourse import nn
+
+    tnn = torch.nn
+    if isinstance(module, nn.Sequential):
+        return tnn.Sequential(*(_convert(m, torch, dtype, device) for m in module))
+    if isinstance(module, nn.Linear):
+        t = tnn.Linear(module.in_features, module.out_features, bias=module.bias is not None,
+                       dtype=dtype, device=device)
+        _copy_(t.weight, module.weight.data)  # both (out, in): y = x Wᵀ + b
+        if module.bias is not None:
+            _copy_(t.bias, module.bias.data)
+        return t
+    simple = {nn.ReLU: tnn.ReLU, nn.Sigmoid: tnn.Sigmoid, nn.Tanh: tnn.Tanh}
+    if type(module) in simple:
+        return simple[type(module)]()
+    if isinstance(module, nn.LeakyReLU):
+        return tnn.LeakyReLU(module.negative_slope)
+    if isinstance(module, nn.ELU):
+        return tnn.ELU(module.alpha)
+    if isinstance(module, nn.LeCunTanh):
+        return _lecun_tanh_module()()
+    if hasattr(nn, "Dropout") and isinstance(module, nn.Dropout):
+        return tnn.Dropout(module.p)  # same distribution; the random masks differ
+    for name in ("BatchNorm1d", "BatchNorm2d"):
+        if hasattr(nn, name) and isinstance(module, getattr(nn, name)):
+            t = getattr(tnn, name)(module.num_features, eps=module.eps, momentum=module.momentum,
+                                   dtype=dtype, device=device)
+            _copy_(t.weight, module.gamma.data)
+            _copy_(t.bias, module.beta.data)
+            _copy_(t.running_mean, module.running_mean)
+            _copy_(t.running_var, module.running_var)
+            return t
+    raise TypeError(
+        f"to_torch_module cannot convert {type(module).__name__}; supported: Sequential, Linear, ReLU, "
+        "Sigmoid, Tanh, LeakyReLU, ELU, LeCunTanh, Dropout, BatchNorm1d, BatchNorm2d"
+    )
+
+
+def to_torch_module(module, dtype=None, device=None) -> Any:
+    """An equivalent ``torch.nn`` module with copies of the weights (and BatchNorm's buffers).
+
+    ``dtype`` defaults to float64, so outputs and gradients agree with the numpy model to
+    round-off; the train/eval mode is copied too.
+    """
+    torch = _torch()
+    dtype = torch.float64 if dtype is None else dtype
+    twin = _convert(module, torch, dtype, device)
+    return twin.train(bool(getattr(module, "training", True)))
+
+
+_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "lecun_tanh")
+
+
+def mlp(sizes, activation: str = "relu", dtype=None, device=None, seed: int | None = 0,
+        init: str = "he_normal") -> Any:
+    """A torch MLP ``Linear(sizes[0], sizes[1]), act, ..., Linear(sizes[-2], sizes[-1])`` (no final act).
+
+    Weights come from :mod:`dlcourse.init` (``init``, drawn with ``np.random.default_rng(seed)``
+    layer after layer) and biases are zero, as in :class:`dlcourse.nn.Linear`; ``dtype``
+    defaults to float32 (GPU speed) and ``device`` to :func:`device`.
+    """
+    torch = _torch()
+    from dlcourse import init as initializers
+
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes must list at least two positive layer widths, got {sizes}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
+    dtype = torch.float32 if dtype is None else dtype
+    dev = _best_device() if device is None else torch.device(device)
+    acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
+            "leaky_relu": torch.nn.LeakyReLU, "elu": torch.nn.ELU, "lecun_tanh": _lecun_tanh_module()}
+    rng = np.random.default_rng(seed)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        lin = torch.nn.Linear(n_in, n_out, dtype=dtype, device=dev)
+        _copy_(lin.weight, initializers.get(init)((n_out, n_in), rng=rng))
+        _copy_(lin.bias, np.zeros(n_out))
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            layers.append(acts[activation]())
+    return torch.nn.Sequential(*layers)
+
+
+_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW"}
+
+
+def fit_torch(model, X, y, epochs: int = 10, batch_size: int | None = 32, lr: float = 0.01,
+              optimizer="sgd", device=None, seed: int = 0, loss: str | None = None,
+              **optimizer_kwargs) -> list[float]:
+    """A minimal torch training loop for GPU-scale runs; returns the per-epoch mean training loss.
+
+    ``X``, ``y``: ndarrays or tensors.  ``loss``: "cross_entropy" (the default for integer
+    labels), "mse" (the default otherwise) or "bce_with_logits".  ``optimizer``: a name
+    (sgd, adam, rmsprop, adagrad, adamw; extra keyword arguments such as ``momentum`` go to it)
+    or a ``torch.optim.Optimizer`` already built over ``model.parameters()``.  The batch order is
+    ``torch.randperm`` drawn from a CPU generator seeded with ``seed`` (``batch_size=None``:
+    full batch).  NaN/inf raises FloatingPointError naming the epoch.
+    """
+    torch = _torch()
+    F = torch.nn.functional
+    dev = _best_device() if device is None else torch.device(device)
+    model = model.to(dev)
+    params = list(model.parameters())
+    if not params:
+        raise ValueError("fit_torch needs a model with parameters")
+    p_dtype = params[0].dtype
+    X_t = torch.as_tensor(np.asarray(X) if not torch.is_tensor(X) else X).to(dev, p_dtype)
+    y_t = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y).to(dev)
+    n = X_t.shape[0]
+    if y_t.shape[0] != n or n == 0:
+        raise ValueError(f"X and y must have the same, non-zero number of rows, got {tuple(X_t.shape)} and {tuple(y_t.shape)}")
+    integer_labels = not torch.is_floating_point(y_t)
+    loss = loss or ("cross_entropy" if integer_labels else "mse")
+    losses = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "bce_with_logits": F.binary_cross_entropy_with_logits}
+    if loss not in losses:
+        raise ValueError(f"loss must be one of {sorted(losses)}, got {loss!r}")
+    y_t = y_t.long() if loss == "cross_entropy" else y_t.to(p_dtype)
+    loss_fn = losses[loss]
+    if isinstance(optimizer, str):
+        if optimizer.lower() not in _OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a torch.optim.Optimizer, got {optimizer!r}")
+        opt = getattr(torch.optim, _OPTIMIZERS[optimizer.lower()])(params, lr=lr, **optimizer_kwargs)
+    elif isinstance(optimizer, torch.optim.Optimizer):
+        opt = optimizer
+    else:
+        raise TypeError(f"optimizer must be a name or a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    bs = n if batch_size is None else int(batch_size)
+    if bs < 1:
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    gen = torch.Generator().manual_seed(int(seed))
+    history: list[float] = []
+    model.train()
+    for epoch in range(int(epochs)):
+        order = torch.randperm(n, generator=gen).to(dev)
+        total = torch.zeros((), dtype=p_dtype, device=dev)
+        for start in range(0, n, bs):
+            idx = order[start:start + bs]
+            opt.zero_grad()
+            batch_loss = loss_fn(model(X_t[idx]), y_t[idx])
+            batch_loss.backward()
+            opt.step()
+            total += batch_loss.detach() * idx.numel()  # Σ_b M_b L_b: stays on the device
+        mean = float(total.item()) / n  # one host sync per epoch
+        if not np.isfinite(mean):
+            raise FloatingPointError(f"loss is {mean} at epoch {epoch} (counted from 0); last finite epoch loss: "
+                                     f"{history[-1] if history else None}. Lower the learning rate.")
+        history.append(mean)
+    model.eval()
+    return history

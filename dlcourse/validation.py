@@ -8,10 +8,12 @@ import numpy as np
 
 
 def as_float_array(x, name: str = "x", *, ndim: int | Sequence[int] | None = None) -> np.ndarray:
-    """Return ``x`` as a floating ndarray (ints become float64), checking its rank and finiteness."""
+    """Return ``x`` as a real floating ndarray (ints and bools become float64), checking its rank."""
     arr = np.asarray(x)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):  # astype(float) would silently drop the imaginary part
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
     if not np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float64)
     if ndim is not None:
@@ -24,7 +26,7 @@ def as_float_array(x, name: str = "x", *, ndim: int | Sequence[int] | None = Non
 
 def check_shape(arr: np.ndarray, expected: tuple, name: str = "x") -> None:
     """Raise ValueError unless ``arr.shape`` matches ``expected`` (``None`` entries match any size)."""
-    ok = arr.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, arr.shape))
+    ok = arr.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, arr.shape, strict=True))
     if not ok:
         want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
         raise ValueError(f"{name} must have shape {want}, got {arr.shape}")

@@ -13,9 +13,323 @@ import numpy as np
 # Notebooks 01-02: perceptron, backprop
 # ---------------------------------------------------------------------------------------------
 
+def _explorer_0102(callback, figsize=(6, 4), **controls):
+    """Wire ipywidgets controls to ``callback(**values, ax=ax)``, drawing into a fresh figure."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def show(**values):
+        fig, ax = plt.subplots(figsize=figsize)
+        result = callback(**values, ax=ax)
+        plt.show()
+        plt.close(fig)
+        return result
+
+    return widgets.interactive(show, **controls)
+
+
+# --- notebook 01 -------------------------------------------------------------------------------
+
+def xor_mlp_update(n_hidden: int = 2, activation: str = "tanh", lr: float = 1.0, epochs: int = 500,
+                   seed: int = 0, ax=None) -> dict:
+    """Train a 2-n_hidden-1 network on XOR with the hand-derived gradients; draw its boundary.
+
+    Returns {"accuracy", "loss", "params", "log"} (full-batch gradient descent from an
+    N(0, 1) initialisation drawn with ``seed``).
+    """
+    from dlcourse import mlp
+    from dlcourse.data import xor
+
+    X, y = xor()
+    params0 = mlp.init_two_layer(2, int(n_hidden), 1, rng=int(seed), std=1.0)
+    params, log = mlp.train_two_layer(params0, X, y, lr=lr, epochs=int(epochs), activation=activation)
+    result = {"accuracy": log.accuracy[-1], "loss": log.loss[-1], "params": params, "log": log}
+    if ax is not None:
+        from dlcourse.plots import plot_decision_boundary
+
+        plot_decision_boundary(lambda G: mlp.two_layer_predict(params, G, activation=activation), X, y,
+                               ax, resolution=120,
+                               title=f"2-{n_hidden}-1 {activation}: accuracy {result['accuracy']:.0%}, loss {result['loss']:.3f}")
+    return result
+
+
+def xor_mlp_explorer():
+    """Sliders for :func:`xor_mlp_update`: hidden units, activation, learning rate, epochs, seed."""
+    import ipywidgets as widgets
+
+    return _explorer_0102(
+        xor_mlp_update,
+        n_hidden=widgets.IntSlider(value=2, min=1, max=8, description="hidden", continuous_update=False),
+        activation=widgets.Dropdown(options=["tanh", "sigmoid", "relu", "leaky_relu", "elu"], value="tanh"),
+        lr=widgets.FloatLogSlider(value=1.0, base=10, min=-2, max=1, description="lr", continuous_update=False),
+        epochs=widgets.IntSlider(value=500, min=10, max=3000, step=10, description="epochs", continuous_update=False),
+        seed=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
+    )
+
+
+def perceptron_update(X, y, lr: float = 1.0, max_epochs: int = 30, init_scale: float = 0.0, seed: int = 0,
+                      validation=None, ax=None) -> dict:
+    """Fit :class:`dlcourse.perceptron.Perceptron` from w̃₀ ~ init_scale·N(0, I) and plot its epochs.
+
+    Returns {"history", "converged", "epochs", "weights"}.  With ``init_scale = 0`` the
+    learning rate only rescales the weights, so the mistakes per epoch do not depend on it.
+    """
+    from dlcourse.perceptron import Perceptron
+
+    X = np.asarray(X, dtype=float)
+    w0 = float(init_scale) * np.random.default_rng(int(seed)).standard_normal(X.shape[1] + 1)
+    model = Perceptron(lr=lr, max_epochs=int(max_epochs))
+    history = model.fit(X, y, w0=w0, validation=validation)
+    if ax is not None:
+        from dlcourse.plots import plot_perceptron_history
+
+        plot_perceptron_history(history, ax, title=f"lr={lr:g}, init scale {init_scale:g}: "
+                                + ("converged" if model.converged_ else "no convergence")
+                                + f" after {model.n_epochs_} epochs")
+    return {"history": history, "converged": model.converged_, "epochs": model.n_epochs_, "weights": model.w_.copy()}
+
+
+def perceptron_explorer(X, y, validation=None):
+    """Sliders for :func:`perceptron_update` on the data (X, y): learning rate, epochs, init scale, seed."""
+    import ipywidgets as widgets
+
+    def callback(lr, max_epochs, init_scale, seed, ax):
+        return perceptron_update(X, y, lr, max_epochs, init_scale, seed, validation=validation, ax=ax)
+
+    return _explorer_0102(
+        callback,
+        lr=widgets.FloatLogSlider(value=1.0, base=10, min=-3, max=1, description="lr", continuous_update=False),
+        max_epochs=widgets.IntSlider(value=30, min=1, max=200, description="max epochs", continuous_update=False),
+        init_scale=widgets.FloatSlider(value=0.0, min=0.0, max=5.0, step=0.25, description="init scale",
+                                       continuous_update=False),
+        seed=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
+    )
+
+
+# --- notebook 02 -------------------------------------------------------------------------------
+
+def activation_update(name: str = "sigmoid", z: float = 0.0, ax=None) -> dict:
+    """f(z), f'(z) of a ``dlcourse.activations`` function and the centred difference that checks f'.
+
+    Returns {"f", "df", "df_numeric"} at the chosen z (h = 1e-6) and draws f, f' and the tangent.
+    """
+    from dlcourse import activations
+
+    if name not in activations.ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {sorted(activations.ACTIVATIONS)}")
+    f, df = activations.ACTIVATIONS[name]
+    z = float(z)
+    h = 1e-6
+    result = {
+        "f": float(f(z)),
+        "df": float(df(z)),
+        "df_numeric": float((f(z + h) - f(z - h)) / (2 * h)),  # (f(z + h) − f(z − h)) / 2h
+    }
+    if ax is not None:
+        from dlcourse.plots import plot_activation
+
+        plot_activation(name, ax, mark=z)
+        ax.set_title(f"{name}: f({z:g}) = {result['f']:.4g}, f'({z:g}) = {result['df']:.4g}")
+    return result
+
+
+def activation_explorer():
+    """A dropdown of activations and a z slider over [−10, 10] for :func:`activation_update`."""
+    import ipywidgets as widgets
+
+    from dlcourse import activations
+
+    return _explorer_0102(
+        activation_update,
+        name=widgets.Dropdown(options=sorted(activations.ACTIVATIONS), value="sigmoid", description="f"),
+        z=widgets.FloatSlider(value=0.0, min=-10.0, max=10.0, step=0.5, description="z", continuous_update=False),
+    )
+
+
+def gradcheck_update(log10_h: float = -5.0, activation: str = "tanh", seed: int = 0, ax=None) -> dict:
+    """Relative error between the hand-derived 2-layer gradient and centred differences, against h.
+
+    A 3-4-1 net on 5 random samples (from ``seed``).  Sweeps h = 10⁻¹ … 10⁻¹² and marks the
+    chosen h = 10^log10_h.  Returns {"h", "rel_error", "hs", "errors"}: the error falls as h² (the
+    truncation term) until round-off ≈ ε/h takes over, so it is smallest near h ≈ 1e-5.
+    """
+    from dlcourse import mlp
+    from dlcourse.gradcheck import numerical_gradient, rel_error
+
+    rng = np.random.default_rng(int(seed))
+    X = rng.standard_normal((5, 3))
+    y = rng.integers(0, 2, size=5)
+    params = mlp.init_two_layer(3, 4, 1, rng=rng, std=1.0)
+    theta, spec = mlp.flatten_params(params)
+    loss_fn, loss_and_grad = mlp.two_layer_objective(X, y, spec, activation=activation)
+    analytic = loss_and_grad(theta)[1]
+
+    def error(h: float) -> float:
+        return rel_error(analytic, numerical_gradient(loss_fn, theta.copy(), h=h))
+
+    hs = 10.0 ** np.arange(-1, -13, -1, dtype=float)
+    errors = np.array([error(h) for h in hs])
+    h = 10.0 ** float(log10_h)
+    result = {"h": h, "rel_error": error(h), "hs": hs, "errors": errors}
+    if ax is not None:
+        ax.loglog(hs, errors, "o-", label="relative error")
+        ax.loglog([h], [result["rel_error"]], "r*", ms=14, label=f"h = {h:.0e}")
+        ax.set_xlabel("finite-difference step h")
+        ax.set_ylabel("rel_error(backprop, centred difference)")
+        ax.invert_xaxis()
+        ax.legend()
+        ax.set_title(f"gradient check, {activation} hidden layer")
+    return result
+
+
+def gradcheck_explorer():
+    """A slider over log10(h) for :func:`gradcheck_update`."""
+    import ipywidgets as widgets
+
+    return _explorer_0102(
+        gradcheck_update,
+        log10_h=widgets.FloatSlider(value=-5.0, min=-12.0, max=-1.0, step=1.0, description="log10 h",
+                                    continuous_update=False),
+        activation=widgets.Dropdown(options=["tanh", "sigmoid", "elu", "lecun_tanh"], value="tanh"),
+        seed=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Notebooks 03-04: initialization, optimizers
 # ---------------------------------------------------------------------------------------------
+
+def _explorer_0304(callback, figsize=(6, 4), **controls):
+    """Wire ipywidgets controls to ``callback(**values, ax=ax)``, drawing into a fresh figure."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def show(**values):
+        fig, ax = plt.subplots(figsize=figsize)
+        result = callback(**values, ax=ax)
+        plt.show()
+        plt.close(fig)
+        return result
+
+    return widgets.interactive(show, **controls)
+
+
+# --- notebook 03 -------------------------------------------------------------------------------
+
+INIT_CHOICES = ("normal", "lecun_normal", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform")
+
+
+def init_histograms_update(scheme: str = "xavier_normal", activation: str = "tanh", depth: int = 8,
+                           std: float = 0.01, what: str = "a", width: int = 256, n: int = 500,
+                           seed: int = 0, ax=None) -> dict:
+    """Per-layer histograms of a deep MLP's activations (``what="a"``) or gradients (``"dz"``).
+
+    ``scheme`` is a :mod:`dlcourse.init` name; ``std`` is used only by ``"normal"`` (N(0, std²)).
+    Returns {"variances": per-layer variances, "stats": the LayerStats}.
+    """
+    from dlcourse import experiments, init
+
+    if scheme not in init.SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; expected one of {sorted(init.SCHEMES)}")
+    initializer = init.get("normal", std=float(std)) if scheme == "normal" else scheme
+    stats = experiments.layer_statistics(int(depth), int(width), activation, initializer, n=int(n), seed=int(seed))
+    variances = stats.variances(what)
+    if ax is not None:
+        from dlcourse.plots import plot_layer_histograms
+
+        label = f"N(0, {std:g}²)" if scheme == "normal" else scheme
+        kind = {"a": "activations", "z": "pre-activations", "dz": "gradients dL/dz", "da": "gradients dL/da"}[what]
+        plot_layer_histograms(getattr(stats, what), ax, xlabel=kind,
+                              title=f"{activation}, {label}: var layer 1 → {int(depth)}: "
+                                    f"{variances[0]:.2g} → {variances[-1]:.2g}")
+    return {"variances": variances, "stats": stats}
+
+
+def init_explorer():
+    """Scheme, activation, depth, σ (for N(0, σ²)) and activations-vs-gradients: redraw the histograms."""
+    import ipywidgets as widgets
+
+    return _explorer_0304(
+        init_histograms_update, figsize=(7, 4),
+        scheme=widgets.Dropdown(options=list(INIT_CHOICES), value="xavier_normal", description="init"),
+        activation=widgets.Dropdown(options=["tanh", "sigmoid", "relu", "leaky_relu", "elu", "linear"], value="tanh"),
+        depth=widgets.IntSlider(value=8, min=1, max=30, description="depth", continuous_update=False),
+        std=widgets.FloatLogSlider(value=0.01, base=10, min=-3, max=1, description="σ (normal)", continuous_update=False),
+        what=widgets.ToggleButtons(options=[("activations", "a"), ("gradients", "dz")], value="a"),
+    )
+
+
+# --- notebook 04 -------------------------------------------------------------------------------
+
+OPTIMIZER_CHOICES = ("SGD", "Nesterov", "SimplifiedNesterov", "AdaGrad", "RMSprop", "AdaDelta", "Adam")
+
+
+def make_optimizer(name: str, lr: float, momentum: float = 0.0):
+    """A factory ``params -> optimizer`` for ``name`` in ``OPTIMIZER_CHOICES``.
+
+    ``momentum`` is SGD's μ (Nesterov's too), RMSprop's momentum and Adam's β₁; AdaGrad and
+    AdaDelta ignore it.
+    """
+    from dlcourse import optim
+
+    makers = {
+        "SGD": lambda p: optim.SGD(p, lr=lr, momentum=momentum),
+        "Nesterov": lambda p: optim.SGD(p, lr=lr, momentum=max(momentum, 1e-12), nesterov=True),
+        "SimplifiedNesterov": lambda p: optim.SimplifiedNesterov(p, lr=lr, momentum=momentum),
+        "AdaGrad": lambda p: optim.AdaGrad(p, lr=lr),
+        "RMSprop": lambda p: optim.RMSprop(p, lr=lr, momentum=momentum),
+        "AdaDelta": lambda p: optim.AdaDelta(p, lr=lr),
+        "Adam": lambda p: optim.Adam(p, lr=lr, betas=(momentum, 0.999)),
+    }
+    if name not in makers:
+        raise ValueError(f"unknown optimizer {name!r}; expected one of {list(makers)}")
+    return makers[name]
+
+
+def optimizer_path_update(optimizer: str = "SGD", lr: float = 0.05, momentum: float = 0.9,
+                          surface: str = "quadratic", steps: int = 100, ax=None) -> dict:
+    """Run one optimizer on a 2-D surface and draw its path on the contours.
+
+    Returns {"path": (steps + 1, 2) iterates, "final_value": f at the last iterate, "diverged"}.
+    A divergent run is reported (``diverged=True``, the path up to the blow-up) rather than raised.
+    """
+    from dlcourse import surfaces
+
+    surf = surfaces.get(surface)
+    factory = make_optimizer(optimizer, lr, momentum)
+    try:
+        path = surfaces.trajectory(factory, surf, steps=int(steps))
+        diverged = False
+    except FloatingPointError:
+        diverged = True
+        path = np.array([surf.start])
+    # treat leaving the plotted window by orders of magnitude as divergence too
+    span = max(np.ptp(surf.xlim), np.ptp(surf.ylim))
+    if np.abs(path).max() > 1e3 * span:
+        diverged = True
+    final = surf.value(path[-1]) if not diverged else float("inf")
+    if ax is not None:
+        from dlcourse.plots import plot_trajectories
+
+        shown = path[np.all(np.abs(path) < 1e3 * span, axis=1)]
+        plot_trajectories(surf, {f"{optimizer} (lr={lr:g}, μ={momentum:g})": shown}, ax,
+                          title=f"{surf.name}: " + ("diverged" if diverged else f"f = {final:.3g} after {int(steps)} steps"))
+    return {"path": path, "final_value": final, "diverged": diverged}
+
+
+def optimizer_explorer():
+    """Optimizer, learning rate, momentum, surface and steps: redraw the trajectory."""
+    import ipywidgets as widgets
+
+    return _explorer_0304(
+        optimizer_path_update, figsize=(6.5, 4.5),
+        optimizer=widgets.Dropdown(options=list(OPTIMIZER_CHOICES), value="SGD", description="optimizer"),
+        lr=widgets.FloatLogSlider(value=0.05, base=10, min=-4, max=0.5, description="lr", continuous_update=False),
+        momentum=widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="μ / β₁", continuous_update=False),
+        surface=widgets.Dropdown(options=["quadratic", "rosenbrock", "saddle", "cliff"], value="quadratic"),
+        steps=widgets.IntSlider(value=100, min=10, max=1000, step=10, description="steps", continuous_update=False),
+    )
+
 
 # ---------------------------------------------------------------------------------------------
 # Notebooks 05-06: regularization, batch normalization

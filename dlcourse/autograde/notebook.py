@@ -1,0 +1,293 @@
+"""Notebook side of the exercises: questions, the exercise generator and code extraction.
+
+Format (``grading/README.md`` is the full spec): graded code cells carry the tag ``graded``
+and ``metadata.dlcourse = {"grade_id", "points"}``; solutions sit between the lines
+``### BEGIN SOLUTION`` / ``### END SOLUTION``; each graded cell is followed by a cell
+tagged ``check``; written questions are markdown cells tagged ``manual`` with points.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+MARKERS = (BEGIN, END)
+ANSWER_STUB = "*YOUR ANSWER HERE*"
+_QID = re.compile(r"^[a-z][a-z0-9_]*$")
+_TOPIC = re.compile(r"^(\d\d)_[A-Za-z0-9_]+$")
+
+
+class NotebookFormatError(ValueError):
+    """A solution notebook that breaks the authoring spec."""
+
+
+@dataclass(frozen=True)
+class Question:
+    qid: str
+    points: float
+    kind: str  # "auto" (a graded function) or "manual" (a written answer)
+
+
+def stub_line(qid: str) -> str:
+    return f'raise NotImplementedError("{qid}: replace this line with your code")'
+
+
+def tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []) or [])
+
+
+def _meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("dlcourse", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def read(path: str | Path):
+    """Read a notebook as nbformat v4 (raises on a file that is not a notebook)."""
+    return nbformat.read(str(path), as_version=4)
+
+
+def topic_of(nb, path: str | Path | None = None) -> str | None:
+    """The notebook's topic (``"01_perceptron"``): metadata first, then the file name."""
+    meta = nb.get("metadata", {}).get("dlcourse", {})
+    topic = meta.get("topic") if isinstance(meta, dict) else None
+    if isinstance(topic, str) and _TOPIC.match(topic):
+        return topic
+    if path is not None:
+        stem = Path(path).stem
+        if _TOPIC.match(stem):
+            return stem
+    return None
+
+
+def questions(nb) -> list[Question]:
+    """The notebook's questions, in order (read from a *trusted* notebook)."""
+    out = []
+    for cell in nb.cells:
+        t = tags(cell)
+        kind = "auto" if "graded" in t else "manual" if "manual" in t else None
+        if kind is None:
+            continue
+        meta = _meta(cell)
+        out.append(Question(str(meta.get("grade_id", cell.get("id"))), float(meta.get("points", 0)), kind))
+    return out
+
+
+def _replace_regions(source: str, replacement: str | None, where: str) -> str:
+    """Replace every BEGIN..END region (markers included) with ``replacement`` at its indent."""
+    lines = source.split("\n")
+    out: list[str] = []
+    inside = False
+    for n, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if inside:
+                raise NotebookFormatError(f"{where}: nested {BEGIN} at line {n}")
+            inside = True
+            if replacement is not None:
+                indent = line[: len(line) - len(line.lstrip())]
+                out.append(indent + replacement)
+        elif stripped == END:
+            if not inside:
+                raise NotebookFormatError(f"{where}: {END} without {BEGIN} at line {n}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise NotebookFormatError(f"{where}: {BEGIN} is never closed")
+    return "\n".join(out)
+
+
+def solution_lines(source: str) -> list[str]:
+    """The stripped lines inside solution regions (used by tests to look for leaks)."""
+    lines, inside = [], False
+    for line in source.split("\n"):
+        s = line.strip()
+        if s == BEGIN:
+            inside = True
+        elif s == END:
+            inside = False
+        elif inside and s:
+            lines.append(s)
+    return lines
+
+
+def validate_solution(nb, name: str = "notebook") -> list[Question]:
+    """Check a solution notebook against the spec; return its questions."""
+    topic = topic_of(nb)
+    if topic is None:
+        raise NotebookFormatError(f"{name}: metadata.dlcourse.topic must be set to 'NN_topic'")
+    seen: set[str] = set()
+    cells = nb.cells
+    for i, cell in enumerate(cells):
+        t = tags(cell)
+        src = cell.source
+        has_markers = any(line.strip() in MARKERS for line in src.split("\n"))
+        if "graded" in t or "manual" in t:
+            meta = _meta(cell)
+            qid = meta.get("grade_id")
+            if not isinstance(qid, str) or not _QID.match(qid):
+                raise NotebookFormatError(f"{name}: cell {cell.get('id')} needs metadata.dlcourse.grade_id (snake_case)")
+            if cell.get("id") != qid:
+                raise NotebookFormatError(f"{name}: cell id {cell.get('id')!r} must equal its grade_id {qid!r}")
+            if qid in seen:
+                raise NotebookFormatError(f"{name}: grade_id {qid!r} is used twice")
+            seen.add(qid)
+            points = meta.get("points")
+            if not isinstance(points, (int, float)) or points <= 0:
+                raise NotebookFormatError(f"{name}: {qid} needs positive metadata.dlcourse.points")
+            if not has_markers:
+                raise NotebookFormatError(f"{name}: {qid} has no {BEGIN} region")
+            _replace_regions(src, "", f"{name}:{qid}")  # balanced markers
+        elif has_markers:
+            raise NotebookFormatError(f"{name}: cell {cell.get('id')} has solution markers but is not graded/manual")
+        if "graded" in t:
+            if cell.cell_type != "code":
+                raise NotebookFormatError(f"{name}: graded cell {qid} must be a code cell")
+            try:
+                tree = ast.parse(src)
+            except SyntaxError as exc:
+                raise NotebookFormatError(f"{name}: graded cell {qid} does not parse: {exc}") from exc
+            names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+            if qid not in names:
+                raise NotebookFormatError(f"{name}: graded cell {qid} must define a top-level function {qid}()")
+            nxt = cells[i + 1] if i + 1 < len(cells) else None
+            want = f'check("{qid}", {qid})'
+            if nxt is None or "check" not in tags(nxt) or nxt.source.strip() != want:
+                raise NotebookFormatError(f"{name}: graded cell {qid} must be followed by a cell tagged 'check' with source {want}")
+            if nxt.get("id") != f"check_{qid}":
+                raise NotebookFormatError(f"{name}: the check cell of {qid} must have id check_{qid}")
+        if "manual" in t and cell.cell_type != "markdown":
+            raise NotebookFormatError(f"{name}: manual question {cell.get('id')} must be a markdown cell")
+    if not any("graded" in tags(c) for c in cells):
+        raise NotebookFormatError(f"{name}: no graded cells")
+    return questions(nb)
+
+
+def make_exercise(nb):
+    """Return the exercise notebook generated from a solution notebook (not modified)."""
+    name = topic_of(nb) or "notebook"
+    validate_solution(nb, name)
+    ex = copy.deepcopy(nb)
+    for cell in ex.cells:
+        t = tags(cell)
+        if "graded" in t:
+            cell.source = _replace_regions(cell.source, stub_line(_meta(cell)["grade_id"]), name)
+        elif "manual" in t:
+            cell.source = _replace_regions(cell.source, ANSWER_STUB, name)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+        cell.metadata.pop("scrolled", None)
+    ex.metadata.setdefault("dlcourse", {})["generated_from"] = f"solutions/{name}.ipynb"
+    nbformat.validate(ex)
+    return ex
+
+
+def generate(solutions_dir: str | Path, exercises_dir: str | Path, *, check: bool = False) -> list[str]:
+    """Write ``exercises/`` from ``solutions/``; with ``check``, write nothing.
+
+    Returns the names of exercise files that were (or, with ``check``, would be) changed or
+    removed.  Exercise notebooks without a solution are stale too.
+    """
+    solutions_dir, exercises_dir = Path(solutions_dir), Path(exercises_dir)
+    changed = []
+    wanted = {}
+    for sol in sorted(solutions_dir.glob("*.ipynb")):
+        wanted[sol.name] = render(read(sol))
+    for fname, text in wanted.items():
+        target = exercises_dir / fname
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            changed.append(fname)
+            if not check:
+                exercises_dir.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+    if exercises_dir.exists():
+        for extra in sorted(exercises_dir.glob("*.ipynb")):
+            if extra.name not in wanted:
+                changed.append(extra.name)
+                if not check:
+                    extra.unlink()
+    return changed
+
+
+def render(nb) -> str:
+    """Serialise the exercise made from ``nb`` exactly as the generator writes it."""
+    text = nbformat.writes(make_exercise(nb))
+    return text if text.endswith("\n") else text + "\n"
+
+
+# --- extracting the graded code of a (untrusted) submission ------------------------------
+
+
+@dataclass
+class Extracted:
+    code: str  # the kept top-level imports/defs/classes of every graded cell, in order
+    problems: dict[str, str]  # qid -> why its cell contributed nothing (missing, syntax error)
+    dropped: int  # how many top-level statements were dropped
+
+
+_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def extract_graded_code(nb, qids: list[str]) -> Extracted:
+    """Keep only the graded cells' top-level imports, functions and classes.
+
+    Cells are found by ``metadata.dlcourse.grade_id`` first, then by cell id; the source
+    is parsed with :mod:`ast` (never executed here) and re-emitted with ``ast.unparse``.
+    """
+    by_qid: dict[str, str] = {}
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        meta = _meta(cell)
+        key = meta.get("grade_id") if isinstance(meta.get("grade_id"), str) else cell.get("id")
+        if key in qids and key not in by_qid:
+            src = cell.get("source", "")
+            by_qid[key] = "".join(src) if isinstance(src, list) else str(src)
+    parts, problems, dropped = [], {}, 0
+    for qid in qids:
+        if qid not in by_qid:
+            problems[qid] = "the graded cell was not found in the submission (deleted, or its id changed)"
+            continue
+        src = by_qid[qid]
+        # IPython magics and shell escapes are not Python: blank them so the cell still parses
+        src = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in src.split("\n"))
+        try:
+            tree = ast.parse(src)
+        except SyntaxError as exc:
+            problems[qid] = f"the graded cell has a syntax error (line {exc.lineno}: {exc.msg})"
+            continue
+        except (ValueError, RecursionError, MemoryError) as exc:
+            problems[qid] = f"the graded cell could not be parsed ({type(exc).__name__})"
+            continue
+        keep = [node for node in tree.body if isinstance(node, _KEEP)]
+        dropped += len(tree.body) - len(keep)
+        try:
+            code = ast.unparse(ast.Module(body=keep, type_ignores=[]))
+        except RecursionError:
+            problems[qid] = "the graded cell is nested too deeply to process"
+            continue
+        parts.append(f"# --- cell {qid}\n{code}\n")
+    return Extracted("\n".join(parts), problems, dropped)
+
+
+def cells_by_qid(nb) -> dict[str, str]:
+    """Source of each graded/manual cell by qid (for the feedback file's written answers)."""
+    out = {}
+    for cell in nb.get("cells", []):
+        meta = _meta(cell)
+        key = meta.get("grade_id") if isinstance(meta.get("grade_id"), str) else cell.get("id")
+        if isinstance(key, str) and key not in out:
+            src = cell.get("source", "")
+            out[key] = "".join(src) if isinstance(src, list) else str(src)
+    return out
+

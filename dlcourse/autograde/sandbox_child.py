@@ -1,0 +1,276 @@
+"""The sandboxed side of one grading case (also the plain-data helpers the kernel check uses).
+
+Run by the grader as ``python -I sandbox_child.py`` with the working directory set to an
+empty temporary folder that holds ``job.json`` (the student's extracted code, the question
+id, the limits) and ``args.npz`` (the inputs).  It
+
+1. imports numpy, then applies the resource limits (CPU, address space, file size);
+2. refuses imports of ``dlcourse``, ``grading``, ``torch`` (and ctypes, subprocess, socket,
+   multiprocessing) with a meta-path finder, and removes the editable-install finder;
+3. installs an audit hook (it cannot be removed from Python) that refuses opening, listing
+   or changing files outside the folder (reads of the Python installation excepted), and
+   refuses subprocesses, forks, sockets, ctypes, signals to other processes;
+4. runs the student's top-level imports/defs/classes one statement at a time, calls the
+   function on fresh copies of the inputs, converts the result to plain numeric arrays
+   (:func:`to_plain`) and writes ``result.npz`` (``allow_pickle=False``) and
+   ``status.json``.
+
+It never sees an expected value: comparison happens in the grading process.  This file
+imports nothing from dlcourse, so it can run where dlcourse is not importable; the kernel
+check imports :func:`to_plain` and :func:`decode_args` from here (one definition).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+NUMERIC_KINDS = "biuf"  # bool, signed and unsigned ints, floats
+
+
+class NotPlainError(TypeError):
+    """A result that is not a number, a numeric array, or a tuple of them."""
+
+
+def _one_plain(value: Any, where: str) -> np.ndarray:
+    if isinstance(value, (bool, int, float, np.number, np.bool_)):
+        arr = np.asarray(value)
+    elif isinstance(value, np.ndarray):
+        arr = np.array(value, copy=True, subok=False)  # a base ndarray: subclasses are dropped
+    else:
+        raise NotPlainError(f"{where} is a {type(value).__name__}; expected a number or a numpy array")
+    if type(arr) is not np.ndarray or arr.dtype.kind not in NUMERIC_KINDS:
+        raise NotPlainError(f"{where} has dtype {arr.dtype}; expected a numeric array")
+    return arr
+
+
+def to_plain(value: Any) -> np.ndarray | tuple[np.ndarray, ...]:
+    """Convert a returned value to plain numeric arrays, or raise :class:`NotPlainError`.
+
+    Accepts a number, an ``np.ndarray`` of a numeric dtype (a subclass becomes a base array)
+    or a tuple/list of them, one level deep.
+    """
+    if isinstance(value, (tuple, list)):
+        kind = type(value).__name__
+        return tuple(_one_plain(v, f"element {i} of the returned {kind}") for i, v in enumerate(value))
+    return _one_plain(value, "the returned value")
+
+
+def decode_args(skeleton: dict, arrays) -> tuple[tuple, dict]:
+    """Rebuild a case's arguments: fresh array copies, ``{"$rng": s}`` -> a Generator."""
+
+    def dec(v: Any) -> Any:
+        if isinstance(v, dict):
+            if "$rng" in v:
+                return np.random.default_rng(int(v["$rng"]))
+            if "$array" in v:
+                return np.array(arrays[v["$array"]], copy=True)
+            if "$tuple" in v:
+                return tuple(dec(x) for x in v["$tuple"])
+        if isinstance(v, list):
+            return [dec(x) for x in v]
+        return v
+
+    return tuple(dec(a) for a in skeleton["args"]), {k: dec(v) for k, v in skeleton["kwargs"].items()}
+
+
+# --- the sandbox ------------------------------------------------------------------------
+
+BLOCKED_TOP = frozenset({
+    "dlcourse", "grading", "torch", "tensorflow", "jax", "autograd", "sklearn", "scipy",
+    "ctypes", "_ctypes", "cffi", "subprocess", "_posixsubprocess", "socket", "_socket",
+    "multiprocessing", "_multiprocessing", "pty", "signal", "resource", "nbformat", "nbclient",
+})
+_FORBIDDEN_EVENTS = (
+    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill",
+    "os.killpg", "os.symlink", "os.link", "os.chdir", "os.chroot", "os.setuid", "os.setgid",
+    "subprocess.Popen", "socket.", "ctypes.", "pty.spawn", "os.startfile", "resource.setrlimit",
+    "resource.prlimit", "signal.pthread_kill", "builtins.input", "webbrowser.open", "urllib.Request",
+    "http.client.connect", "ftplib.connect", "smtplib.connect", "sys.remote_exec",
+)
+_PATH_EVENTS_WRITE = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
+                      "os.truncate", "os.utime", "os.chflags", "os.lchflags", "os.lchmod",
+                      "os.makedirs", "os.mkfifo", "os.mknod", "os.setxattr", "os.removexattr",
+                      "shutil.rmtree", "shutil.copyfile", "shutil.copytree", "shutil.move",
+                      "shutil.chown", "shutil.make_archive", "shutil.unpack_archive"}
+_PATH_EVENTS_READ = {"os.listdir", "os.scandir", "glob.glob", "glob.glob/2", "os.listxattr",
+                     "os.getxattr", "os.walk", "pathlib.Path.glob", "pathlib.Path.rglob"}
+
+
+class _ImportBlocker:
+    """A meta-path finder that refuses the reference implementation and escape hatches."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED_TOP:
+            raise ImportError(f"import of {name!r} is not allowed in graded code "
+                              "(graded functions may use numpy and the standard library only)")
+        return None
+
+
+def _install_sandbox(workdir: str, limits: dict) -> None:
+    import os
+    import resource
+    import sys
+
+    mb = 1024 * 1024
+    cpu = max(1, int(round(float(limits["cpu_s"]))))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU, then SIGKILL
+    with open("/proc/self/statm") as fh:  # current virtual size: the limit comes on top of it
+        vm_now = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    cap = vm_now + int(limits["memory_mb"]) * mb
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    fsize = int(limits["file_mb"]) * mb
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError):
+        pass
+
+    # imports: drop the editable-install finder (it maps dlcourse to the repository) and put
+    # the blocker first; keep only the Python installation on sys.path
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()
+                        and "editable" not in getattr(f, "__module__", "").lower()
+                        and "editable" not in getattr(f, "__name__", "").lower()]
+    sys.meta_path.insert(0, _ImportBlocker())
+    for name in list(sys.modules):
+        if name.partition(".")[0] in BLOCKED_TOP - {"signal", "resource"}:
+            del sys.modules[name]
+
+    real = os.path.realpath
+    work = real(workdir)
+    roots = tuple(sorted({real(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                             os.path.dirname(os.path.dirname(np.__file__)))}))
+    sys.path[:] = [p for p in sys.path if p and real(p).startswith(roots)]
+    read_ok = (work,) + roots + ("/dev/null", "/dev/urandom", "/proc/self", "/sys/devices/system/cpu")
+
+    def inside(path, allowed) -> bool:
+        p = real(os.fsdecode(path)) if not isinstance(path, int) else None
+        if p is None:
+            return True  # an already-open file descriptor
+        return any(p == a or p.startswith(a.rstrip("/") + "/") for a in allowed)
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open":
+            path, mode, flags = (tuple(args) + (None, None, None))[:3]
+            if path is None:
+                return
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+            if not inside(path, (work,) if writing else read_ok):
+                raise PermissionError(f"graded code may not {'write' if writing else 'read'} "
+                                      f"{os.fsdecode(path)!r}: only its own empty folder is allowed")
+        elif event == "import":
+            if args and isinstance(args[0], str) and args[0].partition(".")[0] in BLOCKED_TOP:
+                raise ImportError(f"import of {args[0]!r} is not allowed in graded code")
+        elif event in _PATH_EVENTS_WRITE:
+            for a in args:
+                if isinstance(a, (str, bytes, os.PathLike)) and not inside(a, (work,)):
+                    raise PermissionError(f"graded code may not change {os.fsdecode(a)!r} ({event})")
+        elif event in _PATH_EVENTS_READ:
+            for a in args:
+                if isinstance(a, (str, bytes, os.PathLike)) and not inside(a, read_ok):
+                    raise PermissionError(f"graded code may not list {os.fsdecode(a)!r} ({event})")
+        elif event.startswith(_FORBIDDEN_EVENTS):
+            raise PermissionError(f"graded code may not do {event}")
+
+    sys.addaudithook(hook)
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 500 else text[:500] + " ..."
+
+
+def _main() -> int:
+    import ast
+    import builtins
+    import json
+    import os
+    import sys
+    import traceback
+
+    workdir = os.getcwd()
+    with open("job.json", encoding="utf-8") as fh:
+        job = json.load(fh)
+    with np.load("args.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    savez, dump, open_ = np.savez, json.dump, builtins.open  # held before student code runs
+
+    def report(status: dict) -> int:
+        with open_("status.json", "w", encoding="utf-8") as fh:
+            dump(status, fh)
+        return 0
+
+    _install_sandbox(workdir, job["limits"])
+    os.remove("job.json")  # the inputs stay in memory; the folder is the student's now
+    os.remove("args.npz")
+
+    qid, code = job["qid"], job["code"]
+    # the notebook's first cell imports numpy as np; graded code may rely on that name
+    namespace: dict[str, Any] = {"__name__": "submission", "__builtins__": builtins, "np": np}
+    load_errors: list[str] = []
+    try:
+        tree = ast.parse(code)
+        for node in tree.body:
+            mod = ast.Module(body=[node], type_ignores=[])
+            try:
+                exec(compile(mod, "<graded cells>", "exec", dont_inherit=True), namespace)  # noqa: S102 - sandboxed
+            except SystemExit:
+                load_errors.append(f"line {node.lineno}: called sys.exit() while loading")
+            except BaseException as exc:  # an import that is refused, a decorator that raises
+                load_errors.append(f"line {node.lineno}: {_describe(exc)}")
+    except BaseException as exc:
+        return report({"ok": False, "reason": f"the graded code could not be loaded: {_describe(exc)}"})
+
+    fn = namespace.get(qid)
+    if not callable(fn):
+        why = f"function {qid}() is not defined in the graded cells"
+        if load_errors:
+            why += " (while loading: " + "; ".join(load_errors[:3]) + ")"
+        return report({"ok": False, "reason": why})
+
+    args, kwargs = decode_args(job["args"], arrays)
+    try:
+        result = fn(*args, **kwargs)
+        plain = to_plain(result)
+    except NotImplementedError:
+        return report({"ok": False, "reason": "not implemented: the function still raises NotImplementedError"})
+    except NotPlainError as exc:
+        return report({"ok": False, "reason": f"wrong return type: {exc}"})
+    except SystemExit as exc:
+        return report({"ok": False, "reason": f"the code called sys.exit({exc.code!r})"})
+    except MemoryError:
+        return report({"ok": False, "reason": f"ran out of memory (limit {job['limits']['memory_mb']} MiB)"})
+    except RecursionError:
+        return report({"ok": False, "reason": "maximum recursion depth exceeded (infinite recursion?)"})
+    except BaseException as exc:
+        if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: RLIMIT_FSIZE, mostly printing
+            mib = job["limits"]["file_mb"]
+            return report({"ok": False, "reason": f"wrote more than {mib} MiB of output (printing too much?)"})
+        tb = traceback.extract_tb(exc.__traceback__)
+        frames = [f for f in tb if f.filename == "<graded cells>"]
+        where = f" (graded code line {frames[-1].lineno})" if frames else ""
+        reason = f"raised {_describe(exc)}{where}"
+        if load_errors:
+            reason += "; while loading: " + "; ".join(load_errors[:3])
+        return report({"ok": False, "reason": reason})
+
+    items = plain if isinstance(plain, tuple) else (plain,)
+    try:
+        savez("result.npz", *items)  # numeric arrays only: nothing is pickled
+    except BaseException as exc:
+        return report({"ok": False, "reason": f"the result could not be saved: {_describe(exc)}"})
+    return report({"ok": True, "tuple": isinstance(plain, tuple), "n": len(items)})
+
+
+if __name__ == "__main__":
+    import os as _os
+    import sys as _sys
+
+    _sys.stdout.flush()
+    code = _main()
+    _sys.stdout.flush()
+    _sys.stderr.flush()
+    _os._exit(code)  # skip atexit handlers that student code may have registered

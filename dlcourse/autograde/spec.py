@@ -1,0 +1,177 @@
+"""What a grading case is, and how a result is compared with what was expected.
+
+Used in two places: the grading (parent) process of ``dlcourse grade`` and the student's
+kernel (``dlcourse.checks.check``).  Nothing here ever calls a method on an object that
+student code made: results arrive as plain numpy arrays decoded from an ``.npz`` file
+(``allow_pickle=False``) or, in the kernel, converted by :func:`to_plain` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dlcourse.autograde.sandbox_child import NUMERIC_KINDS, NotPlainError, decode_args, to_plain
+
+__all__ = ["Case", "Limits", "NotPlainError", "Rng", "compare", "copy_args", "decode_args",
+           "encode_args", "expected_plain", "format_value", "to_plain"]
+
+#: what a decoded result is: one array (0-d for a number) or a tuple of arrays
+Plain = "np.ndarray | tuple[np.ndarray, ...]"
+
+
+
+@dataclass(frozen=True)
+class Rng:
+    """Stands for ``np.random.default_rng(seed)`` in a case's arguments."""
+
+    seed: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one case's sandboxed process."""
+
+    cpu_s: float = 5.0  # RLIMIT_CPU
+    wall_s: float = 20.0  # wall clock, then the process group is killed
+    memory_mb: int = 1024  # RLIMIT_AS, on top of what the interpreter and numpy take
+    file_mb: int = 16  # RLIMIT_FSIZE: biggest file the process may write (stdout included)
+
+
+@dataclass
+class Case:
+    """One call of a graded function and what its result must be.
+
+    ``expected`` is a number, an array or a tuple of them; ``check(got) -> None | reason``
+    replaces it where the answer is not unique (random draws).  A question's points are
+    shared among its cases in proportion to ``weight``.
+    """
+
+    name: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    expected: Any = None
+    check: Callable[[Any], str | None] | None = None
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    weight: float = 1.0
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.args, tuple):
+            self.args = tuple(self.args)
+        if self.expected is None and self.check is None:
+            raise ValueError(f"case {self.name!r} needs an expected value or a check= validator")
+        if self.weight <= 0:
+            raise ValueError(f"case {self.name!r}: weight must be > 0, got {self.weight}")
+
+
+def expected_plain(expected: Any) -> np.ndarray | tuple[np.ndarray, ...]:
+    """The expected value in the same form as a decoded result."""
+    if isinstance(expected, (tuple, list)):
+        return tuple(np.asarray(e) for e in expected)
+    return np.asarray(expected)
+
+
+def _fmt(arr: np.ndarray, limit: int = 300) -> str:
+    with np.printoptions(precision=6, threshold=20, edgeitems=3, linewidth=100):
+        text = repr(arr) if arr.ndim else repr(arr.item())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def format_value(value: Any) -> str:
+    """Short printable form of a plain value (for feedback)."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_fmt(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return _fmt(value)
+
+
+def _compare_one(exp: np.ndarray, got: np.ndarray, rtol: float, atol: float, where: str) -> str | None:
+    if not isinstance(got, np.ndarray) or type(got) is not np.ndarray:
+        return f"{where}: not a plain numpy array"
+    if got.dtype.kind not in NUMERIC_KINDS:
+        return f"{where}: dtype {got.dtype} is not numeric"
+    if got.shape != exp.shape:
+        return f"{where}: shape {got.shape}, expected {exp.shape}"
+    if exp.dtype.kind in "biu":
+        if got.dtype.kind == "f" and not np.all(np.isfinite(got)):
+            return f"{where}: holds NaN or inf"
+        if not np.array_equal(got, exp):
+            bad = int(np.count_nonzero(got != exp))
+            return f"{where}: {bad} of {exp.size} entries differ (exact values expected)"
+        return None
+    got_f = got.astype(np.float64)
+    exp_f = exp.astype(np.float64)
+    finite_exp = np.isfinite(exp_f)
+    if not np.array_equal(np.isfinite(got_f), finite_exp):
+        return f"{where}: holds NaN or inf" if finite_exp.all() else f"{where}: NaN/inf in the wrong places"
+    if not np.allclose(got_f, exp_f, rtol=rtol, atol=atol, equal_nan=True):
+        with np.errstate(invalid="ignore"):
+            err = np.where(finite_exp, np.abs(got_f - exp_f), 0.0)
+        idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+        at = f" at index {tuple(int(i) for i in idx)}" if err.ndim else ""
+        return (f"{where}: values differ; largest error {float(err.max()):.3g}{at} "
+                f"(expected {exp_f[idx]:.6g}, got {got_f[idx]:.6g}; rtol={rtol:g}, atol={atol:g})")
+    return None
+
+
+def compare(case: Case, got: Any) -> str | None:
+    """``None`` when ``got`` (a decoded plain result) satisfies ``case``, else the reason."""
+    if case.check is not None:
+        try:
+            reason = case.check(got)
+        except Exception as exc:  # a validator choking on a malformed result is a failure
+            return f"result rejected by the validator ({type(exc).__name__}: {exc})"
+        return None if reason is None else str(reason)
+    exp = expected_plain(case.expected)
+    if isinstance(exp, tuple):
+        if not isinstance(got, tuple):
+            return f"expected a tuple of {len(exp)} values, got a single value"
+        if len(got) != len(exp):
+            return f"expected a tuple of {len(exp)} values, got {len(got)}"
+        for i, (e, g) in enumerate(zip(exp, got)):
+            reason = _compare_one(e, g, case.rtol, case.atol, f"element {i}")
+            if reason:
+                return reason
+        return None
+    if isinstance(got, tuple):
+        return f"expected a single value, got a tuple of {len(got)}"
+    return _compare_one(exp, got, case.rtol, case.atol, "result")
+
+
+# --- arguments: plain data that travels to the sandbox as JSON + an .npz ----------------
+
+
+def encode_args(args: tuple, kwargs: dict) -> tuple[dict, dict[str, np.ndarray]]:
+    """Encode arguments as a JSON-able skeleton plus named arrays (no pickle)."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def enc(v: Any) -> Any:
+        if isinstance(v, Rng):
+            return {"$rng": int(v.seed)}
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind not in NUMERIC_KINDS:
+                raise TypeError(f"case arguments must be numeric arrays, got dtype {v.dtype}")
+            key = f"a{len(arrays)}"
+            arrays[key] = np.ascontiguousarray(v)
+            return {"$array": key}
+        if isinstance(v, np.generic):
+            return enc(v.item())
+        if isinstance(v, (bool, int, float, str)) or v is None:
+            return v
+        if isinstance(v, tuple):
+            return {"$tuple": [enc(x) for x in v]}
+        if isinstance(v, list):
+            return [enc(x) for x in v]
+        raise TypeError(f"case arguments must be plain data, got {type(v).__name__}")
+
+    skeleton = {"args": [enc(a) for a in args], "kwargs": {str(k): enc(v) for k, v in kwargs.items()}}
+    return skeleton, arrays
+
+
+def copy_args(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """Fresh copies of a case's arguments, as the sandbox would receive them."""
+    return decode_args(*encode_args(args, kwargs))

@@ -1,0 +1,145 @@
+"""Instant, advisory feedback inside an exercise notebook: ``check("qid", fn)``.
+
+Runs the public cases of question ``qid`` (from :mod:`dlcourse.exercise_cases`) on the
+student's function in the student's own kernel and prints, per case, PASS or FAIL with the
+expected and the returned value and a hint.  It never raises for student code (a stub says
+"not implemented yet"); real grading is the autograder's (``dlcourse grade``), which also
+runs hidden cases in a sandbox.  The comparison rules are the grader's
+(:func:`dlcourse.autograde.spec.compare`), so a PASS here means the same thing there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import signal
+import threading
+import traceback
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from dlcourse.autograde.spec import Case, NotPlainError, compare, copy_args, expected_plain, format_value, to_plain
+
+#: seconds one public case may run in the kernel before it is reported as too slow
+TIMEOUT_S = 30
+
+
+@dataclass
+class CaseReport:
+    """The outcome of one public case."""
+
+    name: str
+    passed: bool
+    reason: str | None = None
+    expected: str = ""
+    got: str = ""
+    not_implemented: bool = False
+
+
+def _modules():
+    import dlcourse.exercise_cases as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("c"):
+            yield importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
+def find_question(qid: str):
+    """The public case module that defines ``cases_<qid>`` (KeyError when none does)."""
+    hits = [m for m in _modules() if hasattr(m, f"cases_{qid}")]
+    if not hits:
+        raise KeyError(f"no public cases for question {qid!r}")
+    if len(hits) > 1:
+        raise KeyError(f"question {qid!r} is defined in several modules: {[m.__name__ for m in hits]}")
+    return hits[0]
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: int):
+    """Interrupt a runaway case (main thread on POSIX only; elsewhere no limit)."""
+    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run_case(case: Case, fn: Callable) -> CaseReport:
+    """Call ``fn`` on fresh copies of the case's inputs and compare like the grader does."""
+    expected = "" if case.check is not None else format_value(expected_plain(case.expected))
+    args, kwargs = copy_args(case.args, case.kwargs)
+    try:
+        with _time_limit(TIMEOUT_S):
+            result = fn(*args, **kwargs)
+    except NotImplementedError:
+        return CaseReport(case.name, False, "not implemented yet", expected, not_implemented=True)
+    except _Timeout:
+        return CaseReport(case.name, False, f"did not finish within {TIMEOUT_S} s (infinite loop?)", expected)
+    except Exception as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" (line {frames[-1].lineno})" if frames else ""
+        return CaseReport(case.name, False, f"raised {type(exc).__name__}: {exc}{where}", expected)
+    try:
+        plain = to_plain(result)
+    except NotPlainError as exc:
+        return CaseReport(case.name, False, f"wrong return type: {exc}", expected, type(result).__name__)
+    reason = compare(case, plain)
+    return CaseReport(case.name, reason is None, reason, expected, format_value(plain))
+
+
+def run_checks(qid: str, fn: Callable) -> list[CaseReport]:
+    """Run every public case of ``qid`` on ``fn``; the reports, in order."""
+    module = find_question(qid)
+    return [run_case(case, fn) for case in getattr(module, f"cases_{qid}")()]
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line if i else line for i, line in enumerate(text.split("\n")))
+
+
+def report_text(qid: str, reports: list[CaseReport], hint: str = "") -> str:
+    """The printed form of a check."""
+    if reports and all(r.not_implemented for r in reports):
+        return f"{qid}: not implemented yet — replace the `raise NotImplementedError` line with your code."
+    passed = sum(r.passed for r in reports)
+    lines = [f"{qid}: {passed}/{len(reports)} public cases passed"
+             + (" — well done (the grader also runs hidden cases)" if passed == len(reports) else "")]
+    for r in reports:
+        lines.append(f"  {'PASS' if r.passed else 'FAIL'}  {r.name}")
+        if not r.passed:
+            lines.append(f"        why:      {r.reason}")
+            if r.expected:
+                lines.append(f"        expected: {_indent(r.expected, ' ' * 18)}")
+            if r.got:
+                lines.append(f"        got:      {_indent(r.got, ' ' * 18)}")
+    if passed < len(reports) and hint:
+        lines.append(f"  hint: {hint}")
+    return "\n".join(lines)
+
+
+def check(qid: str, fn: Callable[..., Any]) -> None:
+    """Print pass/fail for each public case of question ``qid`` run on ``fn``. Never raises
+    for student code; an unknown ``qid`` is reported, not raised."""
+    try:
+        module = find_question(qid)
+        reports = run_checks(qid, fn)
+    except KeyError as exc:
+        print(f"check: {exc.args[0]}")
+        return
+    print(report_text(qid, reports, getattr(module, "HINTS", {}).get(qid, "")))

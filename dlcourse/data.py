@@ -1,0 +1,381 @@
+"""Datasets, splitting, mini-batching and input normalisation.
+
+Every generator is deterministic given its ``seed``; data is row-major: ``X`` is (N, D) and
+``y`` is (N,) integer labels (or (N, 1) targets for regression).  Nothing is downloaded:
+:func:`digits` uses scikit-learn's bundled 8×8 digits and :func:`load_idx` reads MNIST-format
+files the user already has.
+
+The three normalisers follow deck 003 ("Input normalisation") and scikit-learn's interface:
+fit on the *training* split only, then transform every split with the training statistics.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from collections.abc import Iterator
+
+import numpy as np
+
+from dlcourse.validation import as_float_array, as_rng, check_positive
+
+__all__ = [
+    "xor", "spirals", "moons", "linear_regression", "digits", "load_idx",
+    "train_val_test_split", "batches",
+    "NotFittedError", "Standardizer", "MinMaxScaler", "ZCAWhitener",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Toy datasets
+# ---------------------------------------------------------------------------------------------
+
+
+def xor() -> tuple[np.ndarray, np.ndarray]:
+    """The four XOR points: X (4, 2) float64 in {0, 1}², y (4,) int64 = x₁ XOR x₂ (deck 000)."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1, 1, 0], dtype=np.int64)
+    return X, y
+
+
+def _check_count(n, name: str = "n") -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def spirals(n: int = 100, classes: int = 3, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved spiral arms (CS231n): ``n`` points *per class*, so X is (n·classes, 2).
+
+    Arm k has radius r = linspace(0, 1, n) and angle t = linspace(4k, 4(k+1), n) + noise·ε,
+    ε ~ N(0, 1); the point is (r sin t, r cos t) and its label is k.  Rows are ordered by class.
+    """
+    n, classes = _check_count(n), _check_count(classes, "classes")
+    check_positive(noise, "noise", allow_zero=True)
+    rng = np.random.default_rng(seed)
+    X = np.empty((n * classes, 2))
+    y = np.empty(n * classes, dtype=np.int64)
+    for k in range(classes):
+        rows = slice(n * k, n * (k + 1))
+        r = np.linspace(0.0, 1.0, n)
+        t = np.linspace(4.0 * k, 4.0 * (k + 1), n) + noise * rng.standard_normal(n)
+        X[rows] = np.column_stack([r * np.sin(t), r * np.cos(t)])
+        y[rows] = k
+    return X, y
+
+
+def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles, ``n`` points in all (class 0 gets ⌊n/2⌋, class 1 the rest).
+
+    Class 0: (cos θ, sin θ); class 1: (1 − cos θ, 1/2 − sin θ), θ evenly spaced in [0, π];
+    then Gaussian noise of standard deviation ``noise`` on both coordinates.  With noise = 0
+    this is scikit-learn's ``make_moons(n, shuffle=False)``.  Rows are ordered by class.
+    """
+    n = _check_count(n)
+    check_positive(noise, "noise", allow_zero=True)
+    n0 = n // 2
+    n1 = n - n0
+    t0 = np.linspace(0.0, np.pi, n0)
+    t1 = np.linspace(0.0, np.pi, n1)
+    X = np.vstack([
+        np.column_stack([np.cos(t0), np.sin(t0)]),
+        np.column_stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)]),
+    ])
+    y = np.concatenate([np.zeros(n0, dtype=np.int64), np.ones(n1, dtype=np.int64)])
+    if noise > 0:
+        X = X + noise * np.random.default_rng(seed).standard_normal(X.shape)
+    return X, y
+
+
+def linear_regression(n: int = 30, slope: float = 3.0, intercept: float = 2.0, noise: float = 0.1,
+                      seed: int = 0, x_range: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Deck 003's regression problem: y = slope·x + intercept + U(−noise, noise).
+
+    x ~ U(x_range) (the deck does not state its range; [0, 1] by default).  Returns X (n, 1)
+    and y (n, 1), float64.
+    """
+    n = _check_count(n)
+    check_positive(noise, "noise", allow_zero=True)
+    lo, hi = (float(v) for v in x_range)
+    if not hi > lo:
+        raise ValueError(f"x_range must be (low, high) with low < high, got {x_range}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(lo, hi, size=(n, 1))
+    eps = rng.uniform(-noise, noise, size=(n, 1))  # the deck's U(−0.1, 0.1) label noise
+    return x, slope * x + intercept + eps
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8×8 digits (no download): X (1797, 64) float64 in [0, 1], y (1797,) int64.
+
+    The raw pixels are integers 0..16; they are divided by 16.
+    """
+    from sklearn.datasets import load_digits  # imported here: sklearn is slow to import
+
+    bunch = load_digits()
+    return bunch.data.astype(np.float64) / 16.0, bunch.target.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# MNIST's IDX file format
+# ---------------------------------------------------------------------------------------------
+
+# IDX (LeCun's MNIST format): magic = 0x00 0x00 <dtype code> <rank>, then <rank> big-endian
+# uint32 sizes, then the data in C order, big-endian.
+IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def load_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (plain or gzip-compressed, detected from its first bytes) into an ndarray.
+
+    The result has the file's shape and a native-endian dtype (uint8, int8, int16, int32,
+    float32 or float64).  Raises ``FileNotFoundError`` for a missing file and ``ValueError``
+    for a bad magic number, an unknown dtype code, or a data size that disagrees with the header.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    if raw[:2] == b"\x1f\x8b":  # gzip's magic bytes
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path}: corrupt gzip stream ({exc})") from exc
+    if len(raw) < 4:
+        raise ValueError(f"{path}: not an IDX file: {len(raw)} bytes, the header alone needs 4")
+    zero0, zero1, code, rank = raw[0], raw[1], raw[2], raw[3]
+    if zero0 != 0 or zero1 != 0:
+        raise ValueError(f"{path}: bad IDX magic number {raw[:4].hex()}: the first two bytes must be 00 00")
+    if code not in IDX_DTYPES:
+        known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
+        raise ValueError(f"{path}: unknown IDX dtype code 0x{code:02X}; expected one of {known}")
+    header = 4 + 4 * rank
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header: rank {rank} needs {header} bytes, file has {len(raw)}")
+    shape = struct.unpack(f">{rank}I", raw[4:header])
+    dtype = IDX_DTYPES[code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    got = len(raw) - header
+    if got != expected:
+        what = "truncated" if got < expected else "has trailing bytes"
+        raise ValueError(f"{path}: IDX data {what}: shape {shape} of {dtype.name} needs {expected} bytes, found {got}")
+    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return data.astype(dtype.newbyteorder("="))  # a native-endian, writable copy
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting and mini-batches
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim < 1 or y.ndim < 1:
+        raise ValueError(f"X and y must have a sample axis, got shapes {X.shape} and {y.shape}")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X and y must have the same number of rows, got {X.shape[0]} and {y.shape[0]}")
+    return X, y
+
+
+def _split_size(frac, n: int, name: str) -> int:
+    """A split given as a fraction in [0, 1) of n (rounded) or as a count."""
+    if isinstance(frac, (int, np.integer)) and not isinstance(frac, bool) and frac >= 1:
+        return int(frac)
+    frac = float(frac)
+    if not 0.0 <= frac < 1.0:
+        raise ValueError(f"{name} must be a fraction in [0, 1) or a count >= 1, got {frac}")
+    return int(round(frac * n))
+
+
+def train_val_test_split(X, y, val: float = 0.15, test: float = 0.15, seed: int = 0,
+                         stratify: bool = False) -> tuple[np.ndarray, ...]:
+    """Shuffle and split into train / validation / test.
+
+    ``val`` and ``test`` are fractions of N (rounded to the nearest count) or counts.
+    With ``stratify=True`` each class is split in the same proportions (rounded per class).
+    Returns ``X_train, X_val, X_test, y_train, y_val, y_test`` (scikit-learn's order).
+    """
+    X, y = _check_xy(X, y)
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    if stratify:
+        parts: list[list[np.ndarray]] = [[], [], []]
+        labels = y.reshape(n, -1)[:, 0] if y.ndim > 1 else y
+        for c in np.unique(labels):
+            idx = rng.permutation(np.flatnonzero(labels == c))
+            n_test, n_val = _split_size(test, idx.size, "test"), _split_size(val, idx.size, "val")
+            parts[2].append(idx[:n_test])
+            parts[1].append(idx[n_test:n_test + n_val])
+            parts[0].append(idx[n_test + n_val:])
+        # shuffle within each split so classes are interleaved
+        tr, va, te = (rng.permutation(np.concatenate(p)) for p in parts)
+    else:
+        idx = rng.permutation(n)
+        n_test, n_val = _split_size(test, n, "test"), _split_size(val, n, "val")
+        te, va, tr = idx[:n_test], idx[n_test:n_test + n_val], idx[n_test + n_val:]
+    if tr.size == 0:
+        raise ValueError(f"val={val} and test={test} leave no training samples out of {n}")
+    return X[tr], X[va], X[te], y[tr], y[va], y[te]
+
+
+def batches(X, y=None, batch_size: int = 32, shuffle: bool = True,
+            rng: np.random.Generator | int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Yield ``(X_batch, y_batch)`` mini-batches covering every row exactly once (one epoch).
+
+    The last batch keeps the remainder (it may be smaller).  With ``shuffle`` the order is a
+    fresh permutation drawn from ``rng``; pass the same Generator across epochs for a
+    reproducible sequence.  ``y=None`` yields ``(X_batch, None)``.
+    """
+    X = np.asarray(X)
+    if y is not None:
+        X, y = _check_xy(X, y)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    n = X.shape[0]
+    order = as_rng(rng).permutation(n) if shuffle else np.arange(n)
+    for start in range(0, n, int(batch_size)):
+        idx = order[start:start + int(batch_size)]
+        yield X[idx], (None if y is None else y[idx])
+
+
+# ---------------------------------------------------------------------------------------------
+# Input normalisation (deck 003): z-score, min-max, ZCA whitening
+# ---------------------------------------------------------------------------------------------
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when transform / inverse_transform is called before fit (as scikit-learn does)."""
+
+
+class _Transformer:
+    """fit / transform / fit_transform / inverse_transform on (N, D) arrays, statistics per column."""
+
+    n_features_in_: int | None = None
+
+    def fit(self, X) -> _Transformer:
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[0] < 1:
+            raise ValueError(f"{type(self).__name__}.fit needs at least one sample, got shape {X.shape}")
+        self.n_features_in_ = X.shape[1]
+        self._fit(X)
+        return self
+
+    def _check(self, X, what: str) -> np.ndarray:
+        if self.n_features_in_ is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(X_train) before {what}")
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"{type(self).__name__} was fitted on {self.n_features_in_} features, got X of shape {X.shape}")
+        return X
+
+    def transform(self, X) -> np.ndarray:
+        return self._transform(self._check(X, "transform"))
+
+    def inverse_transform(self, X) -> np.ndarray:
+        return self._inverse(self._check(X, "inverse_transform"))
+
+    def fit_transform(self, X) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def _fit(self, X):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _transform(self, X):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _inverse(self, X):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class Standardizer(_Transformer):
+    """Z-score: x̂ = (x − μ) / σ per feature, μ and σ (population, ddof = 0) from the training set.
+
+    A constant feature (σ = 0) gets σ := 1, so it maps to 0 instead of dividing by zero
+    (scikit-learn's StandardScaler does the same).  ``eps`` > 0 gives deck 003's (x − μ)/(σ + ε).
+    """
+
+    def __init__(self, eps: float = 0.0) -> None:
+        self.eps = check_positive(eps, "eps", allow_zero=True)
+
+    def _fit(self, X):
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0) + self.eps
+
+    def _transform(self, X):
+        return (X - self.mean_) / self.scale_
+
+    def _inverse(self, X):
+        return X * self.scale_ + self.mean_
+
+
+class MinMaxScaler(_Transformer):
+    """x̂ = a + (x − min) (b − a) / (max − min), mapping the training range onto ``feature_range`` = (a, b).
+
+    A constant feature (max = min) gets range 1, so it maps to a (as scikit-learn does).
+    """
+
+    def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0)) -> None:
+        a, b = (float(v) for v in feature_range)
+        if not b > a:
+            raise ValueError(f"feature_range must be (min, max) with min < max, got {feature_range}")
+        self.feature_range = (a, b)
+
+    def _fit(self, X):
+        self.data_min_, self.data_max_ = X.min(axis=0), X.max(axis=0)
+        span = self.data_max_ - self.data_min_
+        self.data_range_ = np.where(span > 0, span, 1.0)
+
+    def _transform(self, X):
+        a, b = self.feature_range
+        return a + (X - self.data_min_) / self.data_range_ * (b - a)
+
+    def _inverse(self, X):
+        a, b = self.feature_range
+        return (X - a) / (b - a) * self.data_range_ + self.data_min_
+
+
+class ZCAWhitener(_Transformer):
+    """ZCA whitening (deck 003): x̂ = W (x − μ) with W = Σ^(−1/2) = U diag(1/√(λ + ε)) Uᵀ.
+
+    Σ = Xcᵀ Xc / (N − 1) is the training covariance (the deck's 1/(n − 1)), Σ = U diag(λ) Uᵀ.
+    With ε = 0 the whitened training data has covariance exactly I.  Directions whose
+    eigenvalue is below ``rtol``·λ_max (e.g. a constant feature, or D > N − 1) carry no
+    variance: they are mapped to 0 instead of being divided by ≈0 (a pseudo-inverse), and
+    ``inverse_transform`` cannot recover them.  ε > 0 regularises, as is common for images.
+    """
+
+    def __init__(self, eps: float = 1e-5, rtol: float = 1e-10) -> None:
+        self.eps = check_positive(eps, "eps", allow_zero=True)
+        self.rtol = check_positive(rtol, "rtol", allow_zero=True)
+
+    def _fit(self, X):
+        n = X.shape[0]
+        if n < 2:
+            raise ValueError(f"ZCAWhitener needs at least 2 samples to estimate a covariance, got {n}")
+        self.mean_ = X.mean(axis=0)
+        Xc = X - self.mean_
+        cov = Xc.T @ Xc / (n - 1)  # Σ = XcᵀXc / (N − 1)
+        lam, U = np.linalg.eigh(cov)  # Σ = U diag(λ) Uᵀ, λ ascending
+        lam = np.clip(lam, 0.0, None)  # round-off can make a zero eigenvalue slightly negative
+        keep = lam > self.rtol * max(lam.max(), np.finfo(float).tiny)
+        inv_sqrt = np.zeros_like(lam)
+        inv_sqrt[keep] = 1.0 / np.sqrt(lam[keep] + self.eps)
+        sqrt = np.where(keep, np.sqrt(lam + self.eps), 0.0)
+        self.eigenvalues_, self.components_ = lam, U
+        self.whiten_ = (U * inv_sqrt) @ U.T  # W = U diag(1/√(λ+ε)) Uᵀ, symmetric
+        self.color_ = (U * sqrt) @ U.T  # W⁻¹ on the kept subspace
+        self.rank_ = int(keep.sum())
+
+    def _transform(self, X):
+        return (X - self.mean_) @ self.whiten_  # row form of x̂ = W (x − μ); W is symmetric
+
+    def _inverse(self, X):
+        return X @ self.color_ + self.mean_

@@ -1,0 +1,520 @@
+"""The 2-layer network written out by hand (notebooks 01 and 02).
+
+Everything here is the explicit algebra of deck 002 — no modules, no autograd — so that the
+notebooks can derive each line and then check it against finite differences and torch:
+
+* forward:  Z1 = X W1ᵀ + b1,  A1 = g(Z1),  Z2 = A1 W2ᵀ + b2,  A2 = σ(Z2) (or softmax);
+* backward (mean loss over the m samples, with σ + binary cross-entropy or softmax +
+  cross-entropy at the output, so that dL/dZ2 simplifies to A2 − Y):
+  dZ2 = A2 − Y,  dW2 = dZ2ᵀ A1 / m,  db2 = Σ dZ2 / m,  dZ1 = (dZ2 W2) ⊙ g'(Z1),
+  dW1 = dZ1ᵀ X / m,  db1 = Σ dZ1 / m.
+
+Two layouts, same numbers.  The row-major one (a batch is X of shape (m, n0), like PyTorch) is
+the default; :func:`two_layer_grads_colmajor` is the deck's column-major form (X of shape
+(n0, m), b of shape (n, 1)).  W has torch's (out, in) shape in both, which is also the deck's
+W^[l] of shape (n^[l], n^[l−1]).
+
+Also here: the collapse of two stacked linear layers into one, a linear-programming test of
+linear separability (XOR is not), and learning by weight perturbation versus gradient
+descent, with every forward and backward pass counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dlcourse import activations, losses
+from dlcourse.validation import as_float_array, as_rng, check_finite, check_positive
+
+Params = dict[str, np.ndarray]
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+OUTPUTS = ("sigmoid", "softmax")
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters and targets
+# ---------------------------------------------------------------------------------------------
+
+
+def init_two_layer(n_in: int, n_hidden: int, n_out: int = 1, *, rng=None, std: float | None = None) -> Params:
+    """W1 (n_hidden, n_in), b1 (n_hidden,), W2 (n_out, n_hidden), b2 (n_out,): W ~ N(0, std²), b = 0.
+
+    ``std=None`` uses Xavier's 1/fan_in variance (deck 002's ``np.sqrt(1/n)``) per layer.
+    """
+    for name, n in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    rng = as_rng(rng)
+    s1 = np.sqrt(1.0 / n_in) if std is None else check_positive(std, "std")
+    s2 = np.sqrt(1.0 / n_hidden) if std is None else s1
+    return {
+        "W1": rng.normal(0.0, s1, size=(n_hidden, n_in)),
+        "b1": np.zeros(n_hidden),
+        "W2": rng.normal(0.0, s2, size=(n_out, n_hidden)),
+        "b2": np.zeros(n_out),
+    }
+
+
+def _check_params(params: Params, *, colmajor: bool = False) -> tuple[np.ndarray, ...]:
+    """Return (W1, b1, W2, b2) as float arrays after checking that their shapes chain."""
+    missing = [k for k in PARAM_NAMES if k not in params]
+    if missing:
+        raise KeyError(f"params must hold {PARAM_NAMES}, missing {missing}")
+    W1 = as_float_array(params["W1"], "W1", ndim=2)
+    W2 = as_float_array(params["W2"], "W2", ndim=2)
+    b_ndim = 2 if colmajor else 1
+    b1 = as_float_array(params["b1"], "b1", ndim=b_ndim)
+    b2 = as_float_array(params["b2"], "b2", ndim=b_ndim)
+    for name, arr in zip(PARAM_NAMES, (W1, b1, W2, b2)):
+        check_finite(arr, name)  # a NaN/inf weight would otherwise surface as a NaN loss later
+    n1, n2 = W1.shape[0], W2.shape[0]
+    if W2.shape[1] != n1:
+        raise ValueError(f"W2 must have shape (n_out, {n1}) to follow W1 {W1.shape}, got {W2.shape}")
+    want_b1, want_b2 = ((n1, 1), (n2, 1)) if colmajor else ((n1,), (n2,))
+    if b1.shape != want_b1:
+        raise ValueError(f"b1 must have shape {want_b1}, got {b1.shape}")
+    if b2.shape != want_b2:
+        raise ValueError(f"b2 must have shape {want_b2}, got {b2.shape}")
+    return W1, b1, W2, b2
+
+
+def one_hot(y, n_classes: int) -> np.ndarray:
+    """Integer labels (m,) → one-hot rows (m, n_classes)."""
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array, got shape {y.shape} dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"labels must lie in [0, {n_classes}), got range [{y.min()}, {y.max()}]")
+    out = np.zeros((y.shape[0], n_classes))
+    out[np.arange(y.shape[0]), y] = 1.0
+    return out
+
+
+def targets(y, n_out: int, output: str = "sigmoid") -> np.ndarray:
+    """The target matrix Y (m, n_out) that dZ2 = A2 − Y needs.
+
+    sigmoid: y of shape (m,) or (m, n_out) with values in [0, 1]; softmax: integer labels (m,)
+    (one-hot encoded here) or a one-hot / probability matrix (m, n_out).
+    """
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    y = np.asarray(y)
+    if output == "softmax" and y.ndim == 1:
+        return one_hot(y, n_out)
+    Y = as_float_array(y, "y", ndim=(1, 2))
+    if Y.ndim == 1:
+        if n_out != 1:
+            raise ValueError(f"1-D targets need n_out = 1, the network has n_out = {n_out}")
+        Y = Y[:, None]
+    if Y.shape[1] != n_out:
+        raise ValueError(f"y must have {n_out} column(s) to match the output layer, got shape {Y.shape}")
+    if np.any((Y < 0) | (Y > 1)):
+        raise ValueError("targets must lie in [0, 1] (labels or probabilities)")
+    return Y
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward and hand-derived backward, row-major (m, features)
+# ---------------------------------------------------------------------------------------------
+
+
+def _output(Z2: np.ndarray, output: str, axis: int) -> np.ndarray:
+    return activations.sigmoid(Z2) if output == "sigmoid" else losses.softmax(Z2, axis=axis)
+
+
+def _loss(Z2: np.ndarray, Y: np.ndarray, output: str, axis: int) -> float:
+    """Mean over the m samples of the cross-entropy, from the logits Z2 (never log(0)).
+
+    sigmoid: Σ_k −[y_k log σ(z_k) + (1 − y_k) log(1 − σ(z_k))] (``bce_with_logits`` averages
+    over all m·n_out entries, so its value is scaled back by n_out); softmax: −Σ_k y_k log
+    softmax(z)_k.  ``axis`` is the axis of the n_out outputs (1 row-major, 0 column-major).
+    """
+    if output == "sigmoid":
+        return losses.bce_with_logits(Z2, Y)[0] * Z2.shape[axis]
+    m = Z2.shape[1 - axis]
+    return float(-np.sum(Y * losses.log_softmax(Z2, axis=axis)) / m)
+
+
+def _activation(name: str):
+    if name not in activations.ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(activations.ACTIVATIONS)}, got {name!r}")
+    return activations.ACTIVATIONS[name]
+
+
+def two_layer_forward(params: Params, X, *, activation: str = "tanh", output: str = "sigmoid") -> tuple[np.ndarray, tuple]:
+    """Row-major forward pass; returns (A2 (m, n_out), cache).
+
+    Z1 = X W1ᵀ + b1 (m, n1);  A1 = g(Z1);  Z2 = A1 W2ᵀ + b2 (m, n2);  A2 = σ(Z2) or softmax(Z2).
+    """
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    g, _ = _activation(activation)
+    W1, b1, W2, b2 = _check_params(params)
+    X = as_float_array(X, "X", ndim=2)
+    if X.shape[1] != W1.shape[1]:
+        raise ValueError(f"X must have {W1.shape[1]} features (columns) to match W1 {W1.shape}, got shape {X.shape}")
+    Z1 = X @ W1.T + b1  # (m, n0) @ (n0, n1): row n is W1 x_n + b1
+    A1 = g(Z1)  # hidden activations
+    Z2 = A1 @ W2.T + b2  # (m, n1) @ (n1, n2)
+    A2 = _output(Z2, output, axis=1)  # probabilities, one row per sample
+    return A2, (X, Z1, A1, Z2, A2, W1, W2, activation, output)
+
+
+def two_layer_backward(cache: tuple, Y: np.ndarray) -> Params:
+    """The hand-derived gradients of the mean loss, row-major (deck 002, transposed).
+
+    Returns ``{"dZ2", "dW2", "db2", "dZ1", "dW1", "db1"}`` with dW, db shaped like W, b.
+    """
+    X, Z1, A1, Z2, A2, W1, W2, activation, output = cache
+    _, g_prime = _activation(activation)
+    m = X.shape[0]
+    if Y.shape != A2.shape:
+        raise ValueError(f"Y must have the output's shape {A2.shape}, got {Y.shape}")
+    dZ2 = A2 - Y  # dL_n/dz2 for σ + BCE or softmax + CE: the log's 1/a cancels σ'(z) = a(1 − a)
+    dW2 = dZ2.T @ A1 / m  # (n2, m) @ (m, n1): Σ_n dz2_n a1_nᵀ, averaged
+    db2 = dZ2.sum(axis=0) / m  # Σ_n dz2_n / m
+    dA1 = dZ2 @ W2  # (m, n2) @ (n2, n1): the error sent back through the forward weights
+    dZ1 = dA1 * g_prime(Z1)  # ⊙ g'(Z1): the chain rule through the element-wise activation
+    dW1 = dZ1.T @ X / m  # (n1, m) @ (m, n0)
+    db1 = dZ1.sum(axis=0) / m
+    return {"dZ2": dZ2, "dW2": dW2, "db2": db2, "dZ1": dZ1, "dW1": dW1, "db1": db1}
+
+
+def two_layer_loss(params: Params, X, y, *, activation: str = "tanh", output: str = "sigmoid") -> float:
+    """Mean cross-entropy of the 2-layer net on (X, y): one forward pass."""
+    A2, cache = two_layer_forward(params, X, activation=activation, output=output)
+    Y = targets(y, A2.shape[1], output)
+    if Y.shape[0] != A2.shape[0]:
+        raise ValueError(f"X has {A2.shape[0]} samples but y has {Y.shape[0]}")
+    return _loss(cache[3], Y, output, axis=1)
+
+
+def two_layer_grads(params: Params, X, y, *, activation: str = "tanh", output: str = "sigmoid") -> tuple[float, Params]:
+    """(loss, grads) for the row-major layout; grads keyed ``W1, b1, W2, b2`` like ``params``."""
+    A2, cache = two_layer_forward(params, X, activation=activation, output=output)
+    Y = targets(y, A2.shape[1], output)
+    if Y.shape[0] != A2.shape[0]:
+        raise ValueError(f"X has {A2.shape[0]} samples but y has {Y.shape[0]}")
+    d = two_layer_backward(cache, Y)
+    loss = _loss(cache[3], Y, output, axis=1)
+    return loss, {"W1": d["dW1"], "b1": d["db1"], "W2": d["dW2"], "b2": d["db2"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# The same equations in the deck's column-major layout (features × m)
+# ---------------------------------------------------------------------------------------------
+
+
+def to_colmajor(params: Params) -> Params:
+    """Row-major params → the deck's layout: W unchanged (n^[l], n^[l−1]), b as a column (n^[l], 1)."""
+    W1, b1, W2, b2 = _check_params(params)
+    return {"W1": W1, "b1": b1[:, None], "W2": W2, "b2": b2[:, None]}
+
+
+def two_layer_grads_colmajor(params: Params, X, Y, *, activation: str = "tanh", output: str = "sigmoid") -> tuple[float, Params]:
+    """Deck 002's vectorised equations, literally: X (n0, m), Y (n2, m), b^[l] (n^[l], 1).
+
+    Z1 = W1 X + b1,  A1 = g(Z1),  Z2 = W2 A1 + b2,  A2 = σ(Z2);
+    dZ2 = A2 − Y,  dW2 = dZ2 A1ᵀ / m,  db2 = np.sum(dZ2, axis=1, keepdims=True) / m,
+    dZ1 = W2ᵀ dZ2 ⊙ g'(Z1),  dW1 = dZ1 Xᵀ / m,  db1 = np.sum(dZ1, axis=1, keepdims=True) / m.
+    Returns (loss, grads) with grads in this same layout.
+    """
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    g, g_prime = _activation(activation)
+    W1, b1, W2, b2 = _check_params(params, colmajor=True)
+    X = as_float_array(X, "X", ndim=2)
+    Y = as_float_array(Y, "Y", ndim=2)
+    if X.shape[0] != W1.shape[1]:
+        raise ValueError(f"X must be (n0={W1.shape[1]}, m) in the column-major layout, got shape {X.shape}")
+    m = X.shape[1]
+    if Y.shape != (W2.shape[0], m):
+        raise ValueError(f"Y must be (n_out={W2.shape[0]}, m={m}) in the column-major layout, got shape {Y.shape}")
+    Z1 = W1 @ X + b1  # (n1, n0) @ (n0, m) + (n1, 1) broadcast over the m columns
+    A1 = g(Z1)
+    Z2 = W2 @ A1 + b2  # (n2, n1) @ (n1, m)
+    A2 = _output(Z2, output, axis=0)  # softmax down each column (one column per sample)
+    dZ2 = A2 - Y  # (n2, m)
+    dW2 = dZ2 @ A1.T / m  # (n2, m) @ (m, n1)
+    db2 = np.sum(dZ2, axis=1, keepdims=True) / m  # (n2, 1)
+    dZ1 = (W2.T @ dZ2) * g_prime(Z1)  # (n1, n2) @ (n2, m), ⊙ g'(Z1)
+    dW1 = dZ1 @ X.T / m  # (n1, m) @ (m, n0)
+    db1 = np.sum(dZ1, axis=1, keepdims=True) / m  # (n1, 1)
+    loss = _loss(Z2, Y, output, axis=0)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+# ---------------------------------------------------------------------------------------------
+# Using the equations: predict and a plain mini-batch gradient-descent loop
+# ---------------------------------------------------------------------------------------------
+
+
+def two_layer_predict(params: Params, X, *, activation: str = "tanh", output: str = "sigmoid") -> np.ndarray:
+    """Class labels: 1[A2 > 0.5] for a sigmoid output, argmax_k A2 for softmax."""
+    A2, _ = two_layer_forward(params, X, activation=activation, output=output)
+    if output == "sigmoid":
+        return (A2[:, 0] > 0.5).astype(int) if A2.shape[1] == 1 else (A2 > 0.5).astype(int)
+    return A2.argmax(axis=1)
+
+
+def _labels_for_accuracy(y, output: str) -> np.ndarray:
+    """Labels comparable with :func:`two_layer_predict` (a one-hot matrix becomes its argmax)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and (output == "softmax" or y.shape[1] > 1):
+        return y.argmax(axis=1) if output == "softmax" else (y > 0.5).astype(int)
+    return y.reshape(-1).astype(int)
+
+
+@dataclass
+class TrainLog:
+    """Per-epoch mean training loss and accuracy of :func:`train_two_layer`."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+
+
+def train_two_layer(
+    params: Params,
+    X,
+    y,
+    *,
+    lr: float,
+    epochs: int,
+    batch_size: int | None = None,
+    activation: str = "tanh",
+    output: str = "sigmoid",
+    rng=None,
+) -> tuple[Params, TrainLog]:
+    """Mini-batch gradient descent with the hand-derived gradients: θ ← θ − α dθ (deck 002).
+
+    ``batch_size=None`` is full-batch GD.  Returns a new params dict and the per-epoch log
+    (loss and accuracy on the whole training set after each epoch).
+    """
+    lr = check_positive(lr, "lr")
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    X = as_float_array(X, "X", ndim=2)
+    m = X.shape[0]
+    bs = m if batch_size is None else int(batch_size)
+    if bs < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    rng = as_rng(rng)
+    p = {k: np.array(v, dtype=float, copy=True) for k, v in params.items() if k in PARAM_NAMES}
+    _check_params(p)
+    y_arr = np.asarray(y)
+    labels = _labels_for_accuracy(y_arr, output)
+    log = TrainLog()
+    for epoch in range(epochs):
+        order = rng.permutation(m) if bs < m else np.arange(m)
+        for start in range(0, m, bs):
+            idx = order[start : start + bs]
+            _, grads = two_layer_grads(p, X[idx], y_arr[idx], activation=activation, output=output)
+            for k in PARAM_NAMES:
+                p[k] -= lr * grads[k]  # the gradient-descent step of deck 002, per parameter
+        loss = two_layer_loss(p, X, y_arr, activation=activation, output=output)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss} at epoch {epoch}: lower the learning rate")
+        log.loss.append(loss)
+        log.accuracy.append(float(np.mean(two_layer_predict(p, X, activation=activation, output=output) == labels)))
+    return p, log
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 01: linear layers collapse; linear separability (XOR)
+# ---------------------------------------------------------------------------------------------
+
+
+def collapse_linear(W1, b1, W2, b2) -> tuple[np.ndarray, np.ndarray]:
+    """Two stacked linear layers are one: W2 (W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2)."""
+    W1 = as_float_array(W1, "W1", ndim=2)
+    W2 = as_float_array(W2, "W2", ndim=2)
+    b1 = as_float_array(b1, "b1", ndim=1)
+    b2 = as_float_array(b2, "b2", ndim=1)
+    if W2.shape[1] != W1.shape[0] or b1.shape != (W1.shape[0],) or b2.shape != (W2.shape[0],):
+        raise ValueError(f"shapes do not chain: W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, b2 {b2.shape}")
+    return W2 @ W1, W2 @ b1 + b2  # W' = W2 W1, b' = W2 b1 + b2 (deck 002)
+
+
+def is_linearly_separable(X, y) -> tuple[bool, np.ndarray | None]:
+    """Decide exactly, by linear programming, whether a hyperplane separates the two classes.
+
+    Feasibility of s_n (w·x_n + b) ≥ 1 for all n, with s_n = ±1 the class sign (any strict
+    separator can be rescaled to margin 1).  Returns (separable, [w..., b] or None).
+    """
+    from scipy.optimize import linprog
+
+    X = as_float_array(X, "X", ndim=2)
+    y = np.asarray(y).reshape(-1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} labels")
+    classes = np.unique(y)
+    if classes.size != 2:
+        raise ValueError(f"need exactly two classes, got {classes.size}: {classes}")
+    s = np.where(y == classes[1], 1.0, -1.0)
+    Xb = np.hstack([X, np.ones((X.shape[0], 1))])
+    # −s_n [x_n, 1]·θ ≤ −1, θ free: a pure feasibility problem (zero objective).
+    res = linprog(np.zeros(Xb.shape[1]), A_ub=-(s[:, None] * Xb), b_ub=-np.ones(X.shape[0]),
+                  bounds=[(None, None)] * Xb.shape[1], method="highs")
+    return (True, res.x) if res.status == 0 else (False, None)
+
+
+def best_linear_accuracy(X, y, *, n_angles: int = 360) -> float:
+    """Best accuracy of any line sign(w·x + b) on 2-D data, searching directions and thresholds.
+
+    For each of ``n_angles`` directions w = (cos θ, sin θ), every threshold between consecutive
+    projections is tried (both orientations), so the search over b is exact for each w.
+    """
+    X = as_float_array(X, "X", ndim=2)
+    if X.shape[1] != 2:
+        raise ValueError(f"X must be 2-D points (m, 2), got shape {X.shape}")
+    y = np.asarray(y).reshape(-1).astype(int)
+    best = 0.0
+    for theta in np.linspace(0.0, np.pi, n_angles, endpoint=False):
+        proj = X @ np.array([np.cos(theta), np.sin(theta)])
+        cuts = np.unique(proj)
+        thresholds = np.concatenate([[cuts[0] - 1.0], (cuts[:-1] + cuts[1:]) / 2, [cuts[-1] + 1.0]])
+        pred = proj[None, :] > thresholds[:, None]  # (thresholds, m)
+        acc = (pred == (y[None, :] == 1)).mean(axis=1)
+        best = max(best, float(acc.max()), float((1.0 - acc).max()))  # 1 − acc: the flipped line
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 01: learning by perturbing weights vs gradient descent, passes counted
+# ---------------------------------------------------------------------------------------------
+
+
+def flatten_params(params: Params) -> tuple[np.ndarray, list[tuple[str, tuple[int, ...]]]]:
+    """Concatenate W1, b1, W2, b2 into one vector θ; return (θ, spec) for :func:`unflatten_params`."""
+    spec = [(k, np.shape(params[k])) for k in PARAM_NAMES]
+    theta = np.concatenate([np.asarray(params[k], dtype=float).reshape(-1) for k in PARAM_NAMES])
+    return theta, spec
+
+
+def unflatten_params(theta, spec) -> Params:
+    """Inverse of :func:`flatten_params`."""
+    theta = as_float_array(theta, "theta", ndim=1)
+    need = sum(int(np.prod(s)) for _, s in spec)
+    if theta.shape[0] != need:
+        raise ValueError(f"theta must have {need} entries for this spec, got {theta.shape[0]}")
+    out, i = {}, 0
+    for name, shape in spec:
+        n = int(np.prod(shape))
+        out[name] = theta[i : i + n].reshape(shape)
+        i += n
+    return out
+
+
+@dataclass
+class PassHistory:
+    """Loss after each update, with the cumulative number of forward and backward passes spent.
+
+    ``cost`` counts a backward pass as ``backward_cost`` forward passes (≈ 2 is the usual rule of
+    thumb: a backward pass does about twice a forward's arithmetic).
+    """
+
+    loss: list[float] = field(default_factory=list)
+    forward: list[int] = field(default_factory=list)
+    backward: list[int] = field(default_factory=list)
+
+    def record(self, loss: float, forward: int, backward: int) -> None:
+        self.loss.append(float(loss))
+        self.forward.append(int(forward))
+        self.backward.append(int(backward))
+
+    def cost(self, backward_cost: float = 2.0) -> np.ndarray:
+        """Cumulative cost in forward-pass units: forward + backward_cost × backward."""
+        return np.asarray(self.forward) + backward_cost * np.asarray(self.backward)
+
+    def cost_to_reach(self, target: float, backward_cost: float = 2.0) -> float:
+        """Cost when the loss first falls to ``target`` or below; ``inf`` if it never does."""
+        hit = np.flatnonzero(np.asarray(self.loss) <= target)
+        return float(self.cost(backward_cost)[hit[0]]) if hit.size else float("inf")
+
+
+def perturbation_learning(
+    loss_fn: Callable[[np.ndarray], float],
+    theta0,
+    *,
+    step: float = 0.1,
+    max_forward: int = 10_000,
+    mode: str = "one",
+    rng=None,
+) -> tuple[np.ndarray, PassHistory]:
+    """Learn by random perturbation (deck 000): perturb, keep the change only if the loss drops.
+
+    ``mode="one"``: perturb one random weight by ±step; ``mode="all"``: perturb all weights at
+    once by step·ε, ε ~ N(0, I) / √P.  Each trial costs one forward pass over the training
+    set (one call of ``loss_fn``), the initial evaluation included; no backward pass ever.
+    Stops after ``max_forward`` forward passes.  Returns (θ, history recorded at every trial).
+    """
+    if mode not in ("one", "all"):
+        raise ValueError(f"mode must be 'one' or 'all', got {mode!r}")
+    step = check_positive(step, "step")
+    if max_forward < 1:
+        raise ValueError(f"max_forward must be >= 1, got {max_forward}")
+    rng = as_rng(rng)
+    theta = as_float_array(theta0, "theta0", ndim=1).copy()
+    P = theta.shape[0]
+    loss = float(loss_fn(theta))
+    passes = 1
+    hist = PassHistory()
+    hist.record(loss, passes, 0)
+    while passes < max_forward:
+        delta = np.zeros(P)
+        if mode == "one":
+            delta[rng.integers(P)] = step * rng.choice((-1.0, 1.0))
+        else:
+            delta = step * rng.standard_normal(P) / np.sqrt(P)  # same expected length as "one"
+        trial = float(loss_fn(theta + delta))
+        passes += 1
+        if trial < loss:  # keep the change only if it helps
+            theta, loss = theta + delta, trial
+        hist.record(loss, passes, 0)
+    return theta, hist
+
+
+def gradient_descent(
+    loss_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    theta0,
+    *,
+    lr: float,
+    steps: int,
+) -> tuple[np.ndarray, PassHistory]:
+    """Plain gradient descent θ ← θ − α ∇L(θ); each step is one forward and one backward pass.
+
+    The history records the loss at θ before each step (what that forward pass measured) and,
+    at the end, one last forward pass at the final θ.
+    """
+    lr = check_positive(lr, "lr")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    theta = as_float_array(theta0, "theta0", ndim=1).copy()
+    hist = PassHistory()
+    fwd = bwd = 0
+    for _ in range(steps):
+        loss, grad = loss_and_grad(theta)
+        fwd, bwd = fwd + 1, bwd + 1
+        grad = as_float_array(grad, "grad", ndim=1)
+        check_finite(grad, "grad")
+        hist.record(loss, fwd, bwd - 1)  # the loss is known after the forward half of the step
+        theta = theta - lr * grad
+    final, _ = loss_and_grad(theta)  # only its forward half is used: counted as one forward pass
+    hist.record(final, fwd + 1, bwd)
+    return theta, hist
+
+
+def two_layer_objective(X, y, spec, *, activation: str = "tanh", output: str = "sigmoid"):
+    """(loss_fn, loss_and_grad) over a flat θ for the 2-layer net on (X, y), for the learners above."""
+
+    def loss_fn(theta: np.ndarray) -> float:
+        return two_layer_loss(unflatten_params(theta, spec), X, y, activation=activation, output=output)
+
+    def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, grads = two_layer_grads(unflatten_params(theta, spec), X, y, activation=activation, output=output)
+        return loss, flatten_params(grads)[0]
+
+    return loss_fn, loss_and_grad

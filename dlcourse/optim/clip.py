@@ -1,0 +1,62 @@
+"""Gradient clipping (Pascanu, Mikolov & Bengio, 2013), as ``torch.nn.utils.clip_grad_*_``.
+
+* by value: every component g_i ← clip(g_i, −c, c) — bounded, but the direction changes;
+* by norm: g ← g · min(1, v / ‖g‖) over *all* parameters together — the direction is kept.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dlcourse.nn import Parameter
+
+__all__ = ["clip_grad_value_", "clip_grad_norm_"]
+
+
+def _as_params(parameters) -> list[Parameter]:
+    params = [parameters] if isinstance(parameters, Parameter) else list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Parameter):
+            raise TypeError(f"expected dlcourse.nn.Parameter objects, got {type(p).__name__} at position {i}")
+    return params
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clamp every gradient component into [−clip_value, clip_value], in place."""
+    c = float(clip_value)
+    if not (c >= 0 and math.isfinite(c)):
+        raise ValueError(f"clip_value must be finite and >= 0, got {clip_value}")
+    for p in _as_params(parameters):
+        p.grad = np.clip(p.grad, -c, c)  # g_i ← max(−c, min(g_i, c))
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
+    """Rescale all gradients so their joint ``norm_type``-norm is at most ``max_norm``.
+
+    Returns the total norm *before* clipping, like torch.  As torch, the factor is
+    min(1, max_norm / (‖g‖ + 1e-6)) and is applied to every gradient.
+    """
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if not (max_norm >= 0 and math.isfinite(max_norm)):
+        raise ValueError(f"max_norm must be finite and >= 0, got {max_norm}")
+    if not (norm_type > 0):
+        raise ValueError(f"norm_type must be > 0 (or inf), got {norm_type}")
+    params = _as_params(parameters)
+    if not params:
+        return 0.0
+    if math.isinf(norm_type):
+        total = max(float(np.max(np.abs(p.grad))) if p.grad.size else 0.0 for p in params)
+    else:
+        # ‖g‖_p over the concatenation of all gradients = ‖(‖g_1‖_p, ..., ‖g_k‖_p)‖_p
+        per_param = np.array([np.sum(np.abs(p.grad) ** norm_type) ** (1 / norm_type) for p in params])
+        total = float(np.sum(per_param**norm_type) ** (1 / norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"the total norm of order {norm_type} of the gradients is non-finite ({total}), "
+                           "so it cannot be clipped; set error_if_nonfinite=False to clip anyway")
+    coef = min(max_norm / (total + 1e-6), 1.0)  # torch's clamped clip coefficient
+    for p in params:
+        p.grad = p.grad * coef
+    return total

@@ -1,0 +1,116 @@
+"""Dropout: statistics of the masks, the inverted and standard variants, backward by finite differences."""
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse import functional as F
+from dlcourse import nn
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_zeroes_the_expected_fraction(p):
+    x = np.ones(200_000)
+    out, _ = F.dropout_forward(x, p, train=True, rng=np.random.default_rng(0))
+    frac = np.mean(out == 0)
+    se = np.sqrt(p * (1 - p) / x.size)  # binomial standard error of the fraction
+    assert abs(frac - p) < 5 * se
+    np.testing.assert_allclose(out[out != 0], 1 / (1 - p), rtol=1e-15)  # survivors scaled by 1/(1−p)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_inverted_dropout_keeps_the_activation_in_expectation(p):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20,)) * 3
+    draws = 20_000
+    outs = np.stack([F.dropout_forward(x, p, True, rng)[0] for _ in range(draws)])
+    se = np.abs(x) * np.sqrt(p / (1 - p)) / np.sqrt(draws)  # sd of x·m/(1−p) over √draws
+    assert np.all(np.abs(outs.mean(0) - x) < 5 * se + 1e-12)
+    test_out, _ = F.dropout_forward(x, p, train=False)
+    np.testing.assert_array_equal(test_out, x)  # identity at test time
+
+
+def test_standard_dropout_scales_at_test_time():
+    # the deck's two-input example: E[w1 x1 m1 + w2 x2 m2] = (1 − p)(w1 x1 + w2 x2) = test output
+    p, w, x = 0.5, np.array([2.0, -1.0]), np.array([1.5, 4.0])
+    rng = np.random.default_rng(2)
+    draws = 40_000
+    ys = np.array([w @ F.standard_dropout_forward(x, p, True, rng)[0] for _ in range(draws)])
+    y_test = w @ F.standard_dropout_forward(x, p, False)[0]
+    assert y_test == pytest.approx(0.5 * (w @ x))
+    # exact distribution: 4 equally likely masks, variance = E[y²] − E[y]²
+    values = np.array([w @ (x * m) for m in ([1, 1], [1, 0], [0, 1], [0, 0])])
+    assert values.mean() == pytest.approx(y_test)
+    assert abs(ys.mean() - y_test) < 5 * values.std() / np.sqrt(draws)
+    train_out, _ = F.standard_dropout_forward(x, p, True, np.random.default_rng(3))
+    assert set(np.unique(train_out / x)) <= {0.0, 1.0}  # no rescaling while training
+
+
+@pytest.mark.parametrize("inverted", [True, False])
+@pytest.mark.parametrize("train", [True, False])
+def test_backward_matches_finite_differences(inverted, train):
+    rng = np.random.default_rng(4)
+    x, dout = rng.normal(size=(5, 6)), rng.normal(size=(5, 6))
+
+    def loss():
+        out, _ = F.dropout_forward(x, 0.4, train, np.random.default_rng(9), inverted=inverted)
+        return float(np.sum(out * dout))
+
+    _, cache = F.dropout_forward(x, 0.4, train, np.random.default_rng(9), inverted=inverted)
+    dx = F.dropout_backward(dout, cache)
+    numeric = np.zeros_like(x)
+    h = 1e-6
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        fp = loss()
+        x[i] = old - h
+        fm = loss()
+        x[i] = old
+        numeric[i] = (fp - fm) / (2 * h)
+    np.testing.assert_allclose(dx, numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_module_backward_equals_torch_given_the_same_mask():
+    rng = np.random.default_rng(5)
+    x, dout = rng.normal(size=(8, 10)), rng.normal(size=(8, 10))
+    layer = nn.Dropout(0.3, rng=11)
+    out = layer.forward(x)
+    dx = layer.backward(dout)
+    mask = torch.from_numpy((out != 0).astype(np.float64))
+    xt = torch.tensor(x, requires_grad=True)
+    (xt * mask / 0.7).backward(torch.from_numpy(dout))  # the inverted-dropout graph, mask fixed
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(out, (xt * mask / 0.7).detach().numpy(), rtol=1e-15)
+
+
+def test_module_modes_and_edge_cases():
+    x = np.arange(1.0, 13.0).reshape(3, 4)
+    layer = nn.Dropout(0.5, rng=0)
+    assert layer.parameters() == []
+    layer.eval()
+    np.testing.assert_array_equal(layer.forward(x), x)
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), np.ones_like(x))
+    layer.train()
+    assert np.any(layer.forward(x) == 0)
+    np.testing.assert_array_equal(nn.Dropout(0.0).forward(x), x)
+    np.testing.assert_array_equal(nn.Dropout(1.0, rng=0).forward(x), np.zeros_like(x))  # torch: all zeros
+    same_a = nn.Dropout(0.5, rng=3).forward(x)
+    same_b = nn.Dropout(0.5, rng=3).forward(x)
+    np.testing.assert_array_equal(same_a, same_b)  # the rng alone decides the mask
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="dropout probability"):
+        nn.Dropout(1.5)
+    with pytest.raises(ValueError, match="dropout probability"):
+        F.dropout_forward(np.ones(3), -0.1)
+    with pytest.raises(TypeError, match="rng"):
+        nn.Dropout(0.5, rng="seed")
+    with pytest.raises(RuntimeError, match="before forward"):
+        nn.Dropout(0.5).backward(np.ones(3))
+    _, cache = F.dropout_forward(np.ones((2, 3)), 0.5, True, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="shape"):
+        F.dropout_backward(np.ones((3, 2)), cache)
+    with pytest.raises(TypeError, match="numeric"):
+        F.dropout_forward(np.array(["a"]), 0.5)

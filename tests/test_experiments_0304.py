@@ -1,0 +1,150 @@
+"""dlcourse.experiments (notebooks 03-04 section) against torch and closed forms."""
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse import experiments as E
+from dlcourse import init
+from dlcourse.data import linear_regression
+from dlcourse.nn import Linear
+from dlcourse.optim import SGD
+
+torch.set_default_dtype(torch.float64)
+
+
+def _torch_twin(model):
+    """A torch.nn.Sequential with the same layers and weights as a dlcourse MLP."""
+    acts = {"Tanh": torch.nn.Tanh, "ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid}
+    layers = []
+    for m in model:
+        if isinstance(m, Linear):
+            lin = torch.nn.Linear(m.in_features, m.out_features)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(m.weight.data))
+                lin.bias.copy_(torch.from_numpy(m.bias.data))
+            layers.append(lin)
+        else:
+            layers.append(acts[type(m).__name__]())
+    return torch.nn.Sequential(*layers)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_layer_statistics_equal_torch_autograd(activation):
+    stats = E.layer_statistics(depth=4, width=16, activation=activation, init="xavier_normal", n=8, seed=3)
+    # rebuild the same network and batch from the same seed
+    rng = np.random.default_rng(3)
+    model = E.mlp([16] * 5, activation, "xavier_normal", rng)
+    x = rng.normal(size=(8, 16))
+    g = rng.normal(size=(8, 16))
+    net = _torch_twin(model)
+    h = torch.from_numpy(x)
+    zs, as_ = [], []
+    for i in range(0, len(net), 2):
+        z = net[i](h)
+        z.retain_grad()
+        h = net[i + 1](z)
+        h.retain_grad()
+        zs.append(z)
+        as_.append(h)
+    (h * torch.from_numpy(g)).sum().backward()  # dL/d(output) = g
+    for ours, t in zip(stats.z, zs, strict=True):
+        assert np.allclose(ours, t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for ours, t in zip(stats.a, as_, strict=True):
+        assert np.allclose(ours, t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for ours, t in zip(stats.dz, zs, strict=True):
+        assert np.allclose(ours, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for ours, t in zip(stats.da, as_, strict=True):
+        assert np.allclose(ours, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_variance_preservation_of_lecun_and_he():
+    """Deck 003: σ²_W = 1/n keeps Var(z) through linear layers; 2/n keeps it through ReLU."""
+    lin = E.layer_statistics(depth=6, width=400, activation="linear", init="lecun_normal", n=2000, seed=0)
+    ratios = lin.variances("z")[1:] / lin.variances("z")[:-1]
+    assert np.all(np.abs(ratios - 1) < 0.15)
+    he = E.layer_statistics(depth=6, width=400, activation="relu", init="he_normal", n=2000, seed=0)
+    ratios = he.variances("z")[1:] / he.variances("z")[:-1]
+    assert np.all(np.abs(ratios - 1) < 0.2)
+    lecun_relu = E.layer_statistics(depth=6, width=400, activation="relu", init="lecun_normal", n=2000, seed=0)
+    ratios = lecun_relu.variances("z")[1:] / lecun_relu.variances("z")[:-1]
+    assert np.all(np.abs(ratios - 0.5) < 0.1)  # ½ n σ² = ½: halves at every layer
+
+
+def test_train_xor_equals_torch():
+    run = E.train_xor("lecun_normal", seed=5, epochs=200)
+    model0 = E.mlp([2, 4, 1], "sigmoid", "lecun_normal", rng=np.random.default_rng(5), last_activation=False)
+    net = _torch_twin(model0)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.99)
+    X = torch.tensor([[0.0, 0], [0, 1], [1, 0], [1, 1]])
+    Y = torch.tensor([[0.0], [1], [1], [0]])
+    losses = []
+    for _ in range(200):
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(net(X), Y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.allclose(run.loss, losses, rtol=1e-9, atol=1e-12)
+    assert np.allclose(run.model[0].weight.data, net[0].weight.detach().numpy(), rtol=1e-8, atol=1e-10)
+    wrong = ((net(X) > 0) != (Y > 0.5)).any().item()
+    assert run.failed == wrong
+
+
+def test_xor_failures_wide_uniform_fails_more_than_fan_in():
+    wide = E.xor_failures(init.get("uniform", a=10.0), seeds=range(10))
+    fan_in = E.xor_failures("lecun_normal", seeds=range(10))
+    assert sum(r.failed for r in fan_in) < sum(r.failed for r in wide)
+
+
+def test_linreg_batch_gd_is_the_closed_form_iteration():
+    x, y = linear_regression(seed=1)
+    path = E.linreg_gd(x, y, lr=0.05, epochs=30)
+    phi = np.column_stack([np.ones(30), x.ravel()])
+    theta = np.array([10.0, 5.0])
+    for k in range(30):
+        theta = theta - 0.05 * 2 / 30 * phi.T @ (phi @ theta - y.ravel())  # θ ← θ − η ∇ mean(r²)
+        assert np.allclose(path.thetas[k + 1], theta, rtol=1e-13)
+    assert path.epochs_run == 30 and not path.converged and path.losses.shape == (30,)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 5])
+def test_linreg_gd_reaches_least_squares(batch_size):
+    x, y = linear_regression(seed=0)
+    path = E.linreg_gd(x, y, lr=0.05, batch_size=batch_size, epochs=5000, tol=1e-8)
+    assert path.converged
+    assert np.allclose(path.theta, E.least_squares(x, y), atol=2e-3)
+    assert len(path.thetas) == 1 + path.epochs_run * (30 // (batch_size or 30))
+
+
+def test_linreg_gd_accepts_any_optimizer_and_rejects_bad_input():
+    x, y = linear_regression(seed=0)
+    p = E.linreg_gd(x, y, optimizer=lambda ps: SGD(ps, lr=0.05, momentum=0.6), epochs=2000, tol=1e-8)
+    assert p.converged and np.allclose(p.theta, E.least_squares(x, y), atol=2e-3)
+    with pytest.raises(ValueError, match="batch_size"):
+        E.linreg_gd(x, y, batch_size=0)
+    with pytest.raises(ValueError, match="theta0"):
+        E.linreg_gd(x, y, theta0=(1.0, 2.0, 3.0))
+    with pytest.raises(ValueError, match="same number"):
+        E.linreg_gd(x, y[:10])
+    with pytest.raises(FloatingPointError, match="diverged"):
+        E.linreg_gd(x, y, lr=5.0, epochs=2000)
+
+
+def test_compare_optimizers_digits_trains_from_the_same_start():
+    from dlcourse.optim import Adam
+
+    res = E.compare_optimizers_digits({"SGD": lambda p: SGD(p, lr=0.05, momentum=0.9), "Adam": lambda p: Adam(p, lr=1e-3)},
+                                      epochs=3, hidden=32)
+    for h in res.values():
+        assert len(h.train_loss) == 3 and h.train_loss[-1] < h.train_loss[0]
+        assert h.val_metric[-1] > 0.8  # 10 classes: chance is 0.1
+
+
+def test_mlp_and_layer_statistics_reject_bad_input():
+    with pytest.raises(ValueError, match="activation"):
+        E.mlp([2, 3], "swish")
+    with pytest.raises(ValueError, match="widths"):
+        E.mlp([2])
+    with pytest.raises(ValueError, match="what"):
+        E.layer_statistics(depth=2, width=4, n=4).variances("w")
