@@ -52,7 +52,7 @@ def cmd_grade(args) -> int:
     start = time.perf_counter()
     try:
         records = grade_paths(args.submission, course_root=root, hidden_dir=hidden, jobs=args.jobs,
-                              progress=not args.quiet)
+                              progress=not args.quiet, fork_server=not args.no_fork_server)
     except (GradingSetupError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--public-only", action="store_true", help="grade with the public cases only")
     r.add_argument("--jobs", type=int, default=None, help="cases run at once (default: CPU count)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--no-fork-server", action="store_true",
+                   help="start every case's interpreter from scratch instead of forking a numpy-ready template")
     r.set_defaults(func=cmd_grade)
 
     s = sub.add_parser("release", help="build the student bundle")

@@ -184,14 +184,40 @@ def least_squares(x, y) -> np.ndarray:
     return np.linalg.lstsq(linreg_features(x), as_float_array(y, "y").reshape(-1), rcond=None)[0]
 
 
+def linreg_hessian(x) -> np.ndarray:
+    """H = ∇²L = (2/N) ΦᵀΦ: constant for the squared loss; GD is stable iff η < 2/λ_max(H)."""
+    phi = linreg_features(x)
+    return 2.0 * phi.T @ phi / phi.shape[0]
+
+
+def nesterov_classic(grad: Callable[[np.ndarray], np.ndarray], theta0, lr: float, momentum: float,
+                     steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sutskever et al.'s Nesterov momentum (deck 003), the gradient taken at the lookahead point.
+
+    θ̃ = θ + μ v;  v ← μ v − ε ∇J(θ̃);  θ ← θ + v.  Returns (θ_k, v_k) for k = 0..steps; the
+    reference that :class:`~dlcourse.optim.SimplifiedNesterov` (which stores Θ = θ + μ v) matches.
+    """
+    theta = as_float_array(theta0, "theta0", ndim=1).copy()
+    v = np.zeros_like(theta)
+    thetas, vs = [theta.copy()], [v.copy()]
+    for _ in range(int(steps)):
+        g = np.asarray(grad(theta + momentum * v), dtype=float)  # ∇J at θ̃ = θ + μv
+        v = momentum * v - lr * g
+        theta = theta + v
+        thetas.append(theta.copy())
+        vs.append(v.copy())
+    return np.array(thetas), np.array(vs)
+
+
 def linreg_gd(x, y, theta0=(10.0, 5.0), lr: float = 0.005, batch_size: int | None = None,
               epochs: int = 1000, tol: float | None = None, optimizer: Callable | None = None,
-              seed: int = 0) -> GDPath:
+              seed: int = 0, scheduler: Callable | None = None) -> GDPath:
     """Fit f_θ(x) = θ₀ + θ₁x by batch (``batch_size=None``), stochastic (1) or mini-batch GD.
 
     ``optimizer(params)`` builds any :mod:`dlcourse.optim` optimizer (default ``SGD(lr)``).
     Each epoch visits the samples once in a fresh random order (``seed``); training stops after
     the first epoch whose excess loss L(θ) − L(θ*) is below ``tol`` (None: run every epoch).
+    ``scheduler(optimizer)`` builds a learning-rate schedule, stepped once per epoch.
     """
     from dlcourse.optim import SGD
 
@@ -208,6 +234,7 @@ def linreg_gd(x, y, theta0=(10.0, 5.0), lr: float = 0.005, batch_size: int | Non
     if theta.shape != (2,):
         raise ValueError(f"theta0 must be (θ₀, θ₁), shape (2,), got {theta.shape}")
     opt = optimizer([theta]) if optimizer is not None else SGD([theta], lr=lr)
+    sched = scheduler(opt) if scheduler is not None else None
     l_star = linreg_loss_grad(least_squares(x, y), x, y)[0]
     rng = np.random.default_rng(seed)
     thetas, epoch_thetas, curve = [theta.data.copy()], [theta.data.copy()], []
@@ -224,6 +251,8 @@ def linreg_gd(x, y, theta0=(10.0, 5.0), lr: float = 0.005, batch_size: int | Non
             if not np.all(np.abs(theta.data) < 1e100):  # diverging: stop before the loss overflows
                 raise FloatingPointError(f"gradient descent diverged at epoch {epoch} (θ = {theta.data}); lower lr")
             thetas.append(theta.data.copy())
+        if sched is not None:
+            sched.step()
         epoch_thetas.append(theta.data.copy())
         curve.append(linreg_loss_grad(theta.data, x, y)[0])
         if tol is not None and curve[-1] - l_star < tol:

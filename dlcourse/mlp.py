@@ -68,7 +68,7 @@ def _check_params(params: Params, *, colmajor: bool = False) -> tuple[np.ndarray
     b_ndim = 2 if colmajor else 1
     b1 = as_float_array(params["b1"], "b1", ndim=b_ndim)
     b2 = as_float_array(params["b2"], "b2", ndim=b_ndim)
-    for name, arr in zip(PARAM_NAMES, (W1, b1, W2, b2)):
+    for name, arr in zip(PARAM_NAMES, (W1, b1, W2, b2), strict=True):
         check_finite(arr, name)  # a NaN/inf weight would otherwise surface as a NaN loss later
     n1, n2 = W1.shape[0], W2.shape[0]
     if W2.shape[1] != n1:
@@ -518,3 +518,36 @@ def two_layer_objective(X, y, spec, *, activation: str = "tanh", output: str = "
         return loss, flatten_params(grads)[0]
 
     return loss_fn, loss_and_grad
+
+
+def scalar_two_layer_loss(theta, X, y, n_hidden: int, *, activation: str = "tanh"):
+    """The same 2-layer loss (sigmoid output, mean BCE) written with scalar operations only.
+
+    ``theta`` is a sequence of scalars in :func:`flatten_params` order (W1 row by row, b1, W2,
+    b2) — :class:`dlcourse.autodiff.Value` (reverse mode) or ``Dual`` (forward mode) — so the
+    autodiff engines can differentiate it and be compared with the matrix equations.
+    ``activation`` names a method of those scalars: ``"tanh"``, ``"sigmoid"`` or ``"relu"``.
+    """
+    X = as_float_array(X, "X", ndim=2)
+    y = np.asarray(y).reshape(-1)
+    m, n0 = X.shape
+    n1 = int(n_hidden)
+    if len(theta) != n1 * n0 + n1 + n1 + 1:
+        raise ValueError(f"theta must have {n1 * n0 + 2 * n1 + 1} entries for a {n0}-{n1}-1 net, got {len(theta)}")
+    if y.shape[0] != m:
+        raise ValueError(f"X has {m} samples but y has {y.shape[0]}")
+    if activation not in ("tanh", "sigmoid", "relu"):
+        raise ValueError(f"activation must be 'tanh', 'sigmoid' or 'relu' for scalars, got {activation!r}")
+    W1 = [theta[j * n0 : (j + 1) * n0] for j in range(n1)]
+    b1 = theta[n1 * n0 : n1 * n0 + n1]
+    W2 = theta[n1 * n0 + n1 : n1 * n0 + 2 * n1]
+    b2 = theta[-1]
+    total = 0.0
+    for x_n, y_n in zip(X, y, strict=True):
+        z1 = [sum((w * float(x) for w, x in zip(W1[j], x_n, strict=True)), b1[j]) for j in range(n1)]
+        a1 = [getattr(z, activation)() for z in z1]  # g(z1_j), through the scalar type's own method
+        z2 = sum((w * a for w, a in zip(W2, a1, strict=True)), b2)
+        a2 = z2.sigmoid()
+        # −[y log a + (1 − y) log(1 − a)]: only the term of the true label is built
+        total = total - (a2.log() if y_n == 1 else (1 - a2).log())
+    return total / m

@@ -332,3 +332,142 @@ def plot_schedules(schedules, ax=None, *, logy: bool = False, xlabel: str = "epo
 # ---------------------------------------------------------------------------------------------
 # Notebooks 05-06: regularization, batch normalization
 # ---------------------------------------------------------------------------------------------
+
+def plot_rbf_fits(x, y, grid, fits, ax=None, *, truth=None, ylim=(-2.0, 2.0), title: str | None = None):
+    """The training points, the true function (optional) and one curve per fitted model.
+
+    ``fits`` maps a label to the predictions on ``grid``; ``ylim`` clips the view, because an
+    unregularised interpolant can shoot far outside the data's range between the samples.
+    """
+    ax = _axes(ax, figsize=(6, 4))
+    grid = np.asarray(grid, dtype=float).reshape(-1)
+    if truth is not None:
+        ax.plot(grid, np.asarray(truth, dtype=float).reshape(-1), "k--", lw=1, label="true function")
+    for label, pred in fits.items():
+        ax.plot(grid, np.asarray(pred, dtype=float).reshape(-1), lw=1.5, label=str(label))
+    ax.scatter(np.asarray(x).reshape(-1), np.asarray(y).reshape(-1), c="k", s=18, zorder=3, label="training samples")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_weight_stems(weights, ax=None, *, title: str | None = None):
+    """One marker per weight (index on x) for each labelled weight vector; exact zeros drawn hollow."""
+    ax = _axes(ax, figsize=(6, 3))
+    for k, (label, w) in enumerate(weights.items()):
+        w = np.asarray(w, dtype=float).reshape(-1)
+        idx = np.arange(w.size) + 0.15 * k
+        zero = w == 0
+        line = ax.vlines(idx, 0, w, lw=1, alpha=0.7, label=f"{label} ({int(zero.sum())} zeros)")
+        color = line.get_color()
+        ax.scatter(idx[~zero], w[~zero], s=12, color=color)
+        ax.scatter(idx[zero], w[zero], s=18, facecolors="none", edgecolors=color)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("kernel index j")
+    ax.set_ylabel("$w_j$")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_early_stopping(history, ax=None, *, best_epoch: int | None = None, title: str | None = None):
+    """Training and validation loss per epoch, with the best (restored) epoch marked."""
+    ax = _axes(ax, figsize=(6, 4))
+    best = history.best_epoch if best_epoch is None else best_epoch
+    ax.plot(np.arange(len(history.train_loss)), history.train_loss, label="training loss")
+    ax.plot(np.arange(len(history.val_loss)), history.val_loss, label="validation loss")
+    if best is not None:
+        ax.axvline(best, color="k", ls=":", lw=1)
+        ax.scatter([best], [history.val_loss[best]], color="k", zorder=3, label=f"best epoch {best}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_digit_grid(images, titles=None, *, ncols: int = 8, image_shape=(8, 8), size: float = 1.1):
+    """Small grey-scale images in a grid (e.g. the 8 × 8 digits and their shifted copies); returns the Figure."""
+    images = np.asarray(images, dtype=float)
+    n = images.shape[0]
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i].reshape(image_shape), cmap="gray_r", vmin=0, vmax=max(1.0, images.max()))
+            if titles is not None:
+                ax.set_title(str(titles[i]), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confidence(confidences, ax=None, *, bins: int = 20, title: str | None = None):
+    """Histograms of the predicted probability of the chosen class, one per labelled model."""
+    ax = _axes(ax, figsize=(6, 3.5))
+    edges = np.linspace(0, 1, bins + 1)
+    for label, c in confidences.items():
+        c = np.asarray(c, dtype=float).reshape(-1)
+        ax.hist(c, bins=edges, alpha=0.5, label=f"{label} (mean {c.mean():.2f})")
+    ax.set_xlabel("max softmax probability")
+    ax.set_ylabel("validation samples")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_percentiles(steps, values, ax=None, *, q=(15, 50, 85), title: str | None = None, xlabel: str = "training step"):
+    """Percentile curves over training (Ioffe & Szegedy 2015, fig. 1b/c): ``values`` is (T, len(q))."""
+    ax = _axes(ax, figsize=(5, 3.5))
+    values = np.asarray(values, dtype=float)
+    for k, qk in enumerate(q):
+        ax.plot(steps, values[:, k], label=f"{qk:g}th percentile")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("input of a sigmoid")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_accuracy_to_target(curves, target: float, ax=None, *, title: str | None = None):
+    """Validation accuracy per epoch for each labelled run, the target line, and the first epoch reaching it."""
+    ax = _axes(ax, figsize=(6, 4))
+    for label, acc in curves.items():
+        acc = np.asarray(acc, dtype=float)
+        epochs = np.arange(1, acc.size + 1)
+        (line,) = ax.plot(epochs, acc, label=str(label))
+        hits = np.flatnonzero(acc >= target)
+        if hits.size:
+            ax.scatter([epochs[hits[0]]], [acc[hits[0]]], color=line.get_color(), zorder=3)
+    ax.axhline(target, color="k", ls=":", lw=1, label=f"target {target:.0%}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_running_averages(trajectories, target=None, ax=None, *, title: str | None = None, ylabel: str = "running mean"):
+    """One running-statistic trajectory per label (e.g. per momentum), with the true value dashed."""
+    ax = _axes(ax, figsize=(6, 3.5))
+    for label, traj in trajectories.items():
+        ax.plot(np.arange(len(traj)), np.asarray(traj, dtype=float), label=str(label))
+    if target is not None:
+        ax.axhline(target, color="k", ls="--", lw=1, label="population value")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax

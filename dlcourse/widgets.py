@@ -334,3 +334,127 @@ def optimizer_explorer():
 # ---------------------------------------------------------------------------------------------
 # Notebooks 05-06: regularization, batch normalization
 # ---------------------------------------------------------------------------------------------
+
+def _explorer_0506(callback, figsize=(6, 4), **controls):
+    """Wire ipywidgets controls to ``callback(**values, ax=ax)``, drawing into a fresh figure."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def show(**values):
+        fig, ax = plt.subplots(figsize=figsize)
+        result = callback(**values, ax=ax)
+        plt.show()
+        plt.close(fig)
+        return result
+
+    return widgets.interactive(show, **controls)
+
+
+# --- notebook 05 -------------------------------------------------------------------------------
+
+def rbf_regularization_update(alpha: float = 2.0, l1: float = 0.0, sigma: float = 0.05, noise: float = 0.25,
+                              n: int = 30, seed: int = 0, steps: int = 3000, ax=None) -> dict:
+    """Fit the deck's RBF network (one Gaussian kernel per sample) to ``noisy_sine(n, noise, seed)``.
+
+    L2 only (``l1 = 0``): the closed form; with ``l1 > 0``: ``steps`` of proximal gradient
+    descent.  Returns {"train_mse", "test_mse" (against sin 2πx on a grid), "zeros" (exactly
+    zero kernel weights), "max_weight", "model"}; draws the fit on ``ax`` when given.
+    """
+    from dlcourse import rbf
+
+    x, y = rbf.noisy_sine(int(n), noise, seed=int(seed))
+    net = rbf.RBFNetwork(x, sigma=sigma)
+    if l1 > 0:
+        net.fit_gd(x, y, alpha=alpha, l1=l1, steps=int(steps))
+    else:
+        net.fit(x, y, alpha=alpha)
+    grid = np.linspace(0.0, 1.0, 400)
+    pred, truth = net.predict(grid), np.sin(2 * np.pi * grid)
+    result = {
+        "train_mse": float(np.mean((net.predict(x) - y) ** 2)),
+        "test_mse": float(np.mean((pred - truth) ** 2)),
+        "zeros": int(np.sum(net.kernel_weights == 0)),
+        "max_weight": float(np.abs(net.kernel_weights).max()),
+        "model": net,
+    }
+    if ax is not None:
+        from dlcourse.plots import plot_rbf_fits
+
+        plot_rbf_fits(x, y, grid, {f"α={alpha:g}, l1={l1:g}": pred}, ax, truth=truth,
+                      title=f"train MSE {result['train_mse']:.3f}, test MSE {result['test_mse']:.3g}, "
+                            f"{result['zeros']} zero weights")
+    return result
+
+
+def rbf_explorer():
+    """Sliders for :func:`rbf_regularization_update`: L2 strength α, L1 strength, kernel width σ, noise, seed."""
+    import ipywidgets as widgets
+
+    return _explorer_0506(
+        rbf_regularization_update,
+        alpha=widgets.FloatLogSlider(value=2.0, base=10, min=-6, max=2, description="α (L2)", continuous_update=False),
+        l1=widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01, description="l1", continuous_update=False),
+        sigma=widgets.FloatSlider(value=0.05, min=0.01, max=0.3, step=0.01, description="σ", continuous_update=False),
+        noise=widgets.FloatSlider(value=0.25, min=0.0, max=1.0, step=0.05, description="noise", continuous_update=False),
+        seed=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
+    )
+
+
+# --- notebook 06 -------------------------------------------------------------------------------
+
+def batchnorm_update(shift: float = 3.0, scale: float = 2.0, gamma: float = 1.0, beta: float = 0.0,
+                     momentum: float = 0.1, steps: int = 50, batch_size: int = 16, seed: int = 0, ax=None) -> dict:
+    """Feed ``steps`` batches of x ~ N(shift, scale²) (one feature) to a BatchNorm1d(1) in train mode.
+
+    Returns {"train_out" (the last batch normalised by its own statistics), "eval_out" (the same
+    batch through the running averages), "running_mean", "running_var", "trajectory" (the running
+    mean after each step)}; draws the histograms of the input and of both outputs on ``ax``.
+    """
+    from dlcourse import nn
+
+    if int(batch_size) < 2:
+        raise ValueError(f"batch_size must be at least 2 in train mode, got {batch_size}")
+    rng = np.random.default_rng(int(seed))
+    bn = nn.BatchNorm1d(1, momentum=momentum)
+    bn.gamma.data[:] = gamma
+    bn.beta.data[:] = beta
+    trajectory = [float(bn.running_mean[0])]
+    x = None
+    for _ in range(int(steps)):
+        x = rng.normal(shift, scale, size=(int(batch_size), 1))
+        train_out = bn.forward(x)
+        trajectory.append(float(bn.running_mean[0]))
+    if x is None:
+        x = rng.normal(shift, scale, size=(int(batch_size), 1))
+        train_out = bn.forward(x)
+    eval_out = bn.eval().forward(x)
+    result = {
+        "train_out": train_out[:, 0], "eval_out": eval_out[:, 0],
+        "running_mean": float(bn.running_mean[0]), "running_var": float(bn.running_var[0]),
+        "trajectory": np.array(trajectory),
+    }
+    if ax is not None:
+        bins = np.linspace(min(x.min(), train_out.min(), eval_out.min()), max(x.max(), train_out.max(), eval_out.max()), 30)
+        ax.hist(x[:, 0], bins=bins, alpha=0.5, label="input x")
+        ax.hist(train_out[:, 0], bins=bins, alpha=0.5, label="train mode (batch statistics)")
+        ax.hist(eval_out[:, 0], bins=bins, alpha=0.5, label="eval mode (running averages)")
+        ax.set_title(f"running mean {result['running_mean']:.2f} (true {shift:g}), "
+                     f"running var {result['running_var']:.2f} (true {scale**2:g})", fontsize=9)
+        ax.legend(fontsize=8)
+    return result
+
+
+def batchnorm_explorer():
+    """Sliders for :func:`batchnorm_update`: the input distribution, γ, β, momentum, steps, batch size."""
+    import ipywidgets as widgets
+
+    return _explorer_0506(
+        batchnorm_update,
+        shift=widgets.FloatSlider(value=3.0, min=-5, max=5, step=0.5, description="input mean", continuous_update=False),
+        scale=widgets.FloatSlider(value=2.0, min=0.1, max=5, step=0.1, description="input std", continuous_update=False),
+        gamma=widgets.FloatSlider(value=1.0, min=-2, max=3, step=0.1, description="γ", continuous_update=False),
+        beta=widgets.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description="β", continuous_update=False),
+        momentum=widgets.FloatSlider(value=0.1, min=0.0, max=1.0, step=0.01, description="momentum", continuous_update=False),
+        steps=widgets.IntSlider(value=50, min=0, max=500, step=5, description="steps", continuous_update=False),
+        batch_size=widgets.IntSlider(value=16, min=2, max=256, description="batch", continuous_update=False),
+    )

@@ -324,3 +324,27 @@ def test_learner_argument_checks():
         mlp.gradient_descent(lambda t: (0.0, t), np.zeros(2), lr=-1.0, steps=3)
     with pytest.raises(FloatingPointError, match="grad"):
         mlp.gradient_descent(lambda t: (0.0, t + np.nan), np.zeros(2), lr=1.0, steps=3)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_scalar_loss_matches_matrix_loss_and_both_autodiff_modes(activation):
+    from dlcourse import autodiff
+
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((5, 2)), np.array([0, 1, 1, 0, 1])
+    params = mlp.init_two_layer(2, 3, rng=rng, std=1.0)
+    params["b1"] = rng.standard_normal(3)
+    theta, _ = mlp.flatten_params(params)
+    _, grads = mlp.two_layer_grads(params, X, y, activation=activation)
+
+    def f(t):
+        return mlp.scalar_two_layer_loss(t, X, y, 3, activation=activation)
+
+    rev = autodiff.gradient(f, theta, mode="reverse")
+    fwd = autodiff.gradient(f, theta, mode="forward")
+    assert rev.value == pytest.approx(mlp.two_layer_loss(params, X, y, activation=activation), rel=1e-12)
+    np.testing.assert_allclose(rev.grad, mlp.flatten_params(grads)[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fwd.grad, mlp.flatten_params(grads)[0], rtol=1e-9, atol=1e-12)
+    assert (rev.passes, fwd.passes) == (1, theta.size)  # one sweep vs one pass per weight
+    with pytest.raises(ValueError, match="entries"):
+        mlp.scalar_two_layer_loss(list(theta)[:-1], X, y, 3)

@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import queue
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 from dlcourse.autograde import notebook as nbmod
-from dlcourse.autograde.sandbox import run_case
+from dlcourse.autograde.sandbox import ForkServer, run_case
 from dlcourse.autograde.spec import Case, Limits, compare
 
 PUBLIC_PACKAGE = "dlcourse.exercise_cases"
@@ -167,7 +168,8 @@ class _Task:
     result: dict = field(default_factory=dict)
 
 
-def _prepare(student: str, path: Path, course_root: Path, hidden_dir, topics: dict) -> tuple[dict, list[_Task]]:
+def _prepare(student: str, path: Path, course_root: Path, hidden_dir, topics: dict,
+             qids: set[str] | None = None, limits: Limits | None = None) -> tuple[dict, list[_Task]]:
     """Read one submission (read-only) and build its tasks; problems become reasons."""
     record = {"student": student, "notebook": str(path), "topic": None, "points": 0.0,
               "max_points": 0.0, "manual_points": 0.0, "questions": [], "problems": []}
@@ -198,6 +200,8 @@ def _prepare(student: str, path: Path, course_root: Path, hidden_dir, topics: di
             record["problems"].append(f"the notebook's cells could not be read ({type(exc).__name__})")
     tasks = []
     for q in spec.questions:
+        if qids is not None and q.qid not in qids:
+            continue
         entry = {"qid": q.qid, "kind": q.kind, "max_points": q.points, "points": 0.0, "cases": [], "lost": []}
         record["questions"].append(entry)
         if q.kind == "manual":
@@ -216,12 +220,17 @@ def _prepare(student: str, path: Path, course_root: Path, hidden_dir, topics: di
             res = {"name": case.name, "visibility": vis, "weight": case.weight, "passed": False, "reason": problem}
             entry["cases"].append(res)
             if problem is None:
-                tasks.append(_Task(entry, q.qid, extracted.code, vis, case, spec.limits[q.qid], res))
+                tasks.append(_Task(entry, q.qid, extracted.code, vis, case, limits or spec.limits[q.qid], res))
     return record, tasks
 
 
-def _run(task: _Task, python: str | None) -> None:
-    run = run_case(task.code, task.qid, task.case, task.limits, python=python)
+def _run(task: _Task, python: str | None, servers: queue.Queue | None) -> None:
+    server = servers.get() if servers is not None else None
+    try:
+        run = run_case(task.code, task.qid, task.case, task.limits, python=python, server=server)
+    finally:
+        if server is not None:
+            servers.put(server)
     if not run.ok:
         task.result["reason"] = run.reason
         return
@@ -255,11 +264,16 @@ def _score(record: dict, hints: dict[str, str], cases_by_q: dict[str, list[tuple
 
 def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
                 hidden_dir: str | Path | None = "default", jobs: int | None = None,
-                progress: bool = True, python: str | None = None) -> list[dict]:
+                progress: bool = True, python: str | None = None, qids: set[str] | None = None,
+                limits: Limits | None = None, fork_server: bool = True) -> list[dict]:
     """Grade one notebook or a folder; returns one record per (student, notebook).
 
     ``hidden_dir="default"`` means ``<course_root>/grading``; ``None`` grades with the public
-    cases only.  Never executes student code in this process.
+    cases only.  ``qids`` restricts grading to some questions; ``limits`` replaces every
+    question's limits.  With ``fork_server`` (default) case processes are forked from one
+    numpy-ready template interpreter per worker (:class:`~dlcourse.autograde.sandbox.ForkServer`);
+    without it each case starts ``python`` from scratch (slower, same isolation).  Never
+    executes student code in this process.
     """
     course_root = Path(course_root) if course_root else find_course_root()
     if hidden_dir == "default":
@@ -268,7 +282,7 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
     topics: dict[str, TopicSpec] = {}
     records, tasks = [], []
     for student, nb_path in subs:
-        record, t = _prepare(student, nb_path, course_root, hidden_dir, topics)
+        record, t = _prepare(student, nb_path, course_root, hidden_dir, topics, qids, limits)
         records.append(record)
         tasks.extend(t)
     jobs = max(1, jobs or (os.cpu_count() or 1))
@@ -277,12 +291,21 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(tasks), desc=f"grading {len(records)} notebook(s)", unit="case")
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for _ in pool.map(lambda t: _run(t, python), tasks):
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
+    servers: queue.Queue | None = None
+    if fork_server and tasks:
+        servers = queue.Queue()
+        for _ in range(jobs):
+            servers.put(ForkServer(python))
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for _ in pool.map(lambda t: _run(t, python, servers), tasks):
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        while servers is not None and not servers.empty():
+            servers.get().close()
     for record, (student, nb_path) in zip(records, subs):
         spec = topics.get(record["topic"])
         _score(record, spec.hints if spec else {}, spec.cases if spec else {})

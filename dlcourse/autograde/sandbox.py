@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -108,9 +109,95 @@ def _signal_reason(rc: int, limits: Limits) -> str:
     return f"the process was killed by signal {name}"
 
 
+class ForkServer:
+    """A template interpreter that has imported numpy and forks one process per case.
+
+    Starting ``python`` and importing numpy is most of a case's cost (~0.15 s); forking a
+    template that did it once takes milliseconds.  The template never runs submitted code and
+    never holds expected values; each forked case process gets its own session, folder,
+    stdio, limits, import blocker and audit hook, installed after the fork, exactly as in a
+    process started from scratch (see ``sandbox_child._zygote``).  Not thread-safe: use one
+    per worker thread.  If it dies, it is restarted on the next case.
+    """
+
+    def __init__(self, python: str | None = None) -> None:
+        self.python = python or sys.executable
+        self.proc: subprocess.Popen | None = None
+        self.home = tempfile.mkdtemp(prefix="dlcourse-zygote-")
+
+    def _start(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(
+                [self.python, "-I", str(CHILD), "--zygote"], cwd=self.home, env=_env(self.home),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                start_new_session=True, close_fds=True,
+            )
+        return self.proc
+
+    def launch(self, workdir: str, limits: Limits) -> tuple[int | None, bool]:
+        proc = self._start()
+        request = json.dumps({"workdir": workdir, "wall_s": limits.wall_s}).encode() + b"\n"
+        try:
+            proc.stdin.write(request)
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], limits.wall_s + 30)
+            line = proc.stdout.readline() if ready else b""
+            reply = json.loads(line)
+            return int(reply["rc"]), bool(reply["timed_out"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self.close()  # a broken template: the next case starts a new one
+            raise RuntimeError("the fork server stopped answering") from None
+
+    def close(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            self.proc = None
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def __enter__(self) -> ForkServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _launch_exec(workdir: str, limits: Limits, python: str | None) -> tuple[int | None, bool]:
+    """Start ``python -I sandbox_child.py`` from scratch for one case."""
+    with open(Path(workdir) / "output.txt", "wb") as out:
+        proc = subprocess.Popen(
+            [python or sys.executable, "-I", str(CHILD)], cwd=workdir, env=_env(workdir),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True,
+        )
+        timed_out = False
+        try:
+            rc = proc.wait(timeout=limits.wall_s)
+        except subprocess.TimeoutExpired:
+            timed_out, rc = True, None
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it left behind
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+    return rc, timed_out
+
+
 def run_case(code: str, qid: str, case: Case, limits: Limits | None = None,
-             python: str | None = None) -> RunResult:
-    """Call ``qid(*case.args, **case.kwargs)`` from ``code`` in a sandbox; never raises."""
+             python: str | None = None, server: ForkServer | None = None) -> RunResult:
+    """Call ``qid(*case.args, **case.kwargs)`` from ``code`` in a sandbox; never raises.
+
+    The case process is forked from ``server`` when one is given, else started from scratch.
+    """
     limits = limits or Limits()
     try:
         skeleton, arrays = encode_args(case.args, case.kwargs)
@@ -118,66 +205,56 @@ def run_case(code: str, qid: str, case: Case, limits: Limits | None = None,
         return RunResult(reason=f"grader error: {exc}")
     workdir = tempfile.mkdtemp(prefix="dlcourse-case-")
     work = Path(workdir)
-    out_path = work / "output.txt"
     try:
         with open(work / "job.json", "w", encoding="utf-8") as fh:
             json.dump({"qid": qid, "code": code, "args": skeleton, "limits": asdict(limits)}, fh)
         np.savez(work / "args.npz", **arrays)
-        with open(out_path, "wb") as out:
-            try:
-                proc = subprocess.Popen(
-                    [python or sys.executable, "-I", str(CHILD)], cwd=workdir, env=_env(workdir),
-                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True, close_fds=True,
-                )
-            except OSError as exc:
-                return RunResult(reason=f"grader error: could not start the sandbox ({exc})")
-            timed_out = False
-            try:
-                rc = proc.wait(timeout=limits.wall_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                rc = None
-            finally:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it left behind
-                except (ProcessLookupError, PermissionError):
-                    pass
-                proc.wait()
-        tail = _tail(out_path)
-        if timed_out:
-            return RunResult(reason=f"did not finish within {limits.wall_s:g} s of wall-clock time "
-                                    "(infinite loop or waiting?)", output_tail=tail)
-        status_path = work / "status.json"
-        status: dict | None = None
-        if status_path.is_file() and status_path.stat().st_size <= _MAX_STATUS:
-            try:
-                loaded = json.loads(status_path.read_text(encoding="utf-8"))
-                status = loaded if isinstance(loaded, dict) else None
-            except (ValueError, UnicodeDecodeError):
-                status = None
-        if rc is not None and rc < 0:
-            return RunResult(reason=_signal_reason(rc, limits), output_tail=tail)
-        if status is None:
-            if rc == 0 or rc is None:
-                why = "the process ended without reporting a result (os._exit()?)"
-            else:
-                why = f"the process exited with code {rc} without reporting a result (os._exit()?)"
-            if "MemoryError" in tail:
-                why = f"ran out of memory (limit {limits.memory_mb} MiB)"
-            return RunResult(reason=why, output_tail=tail)
-        if status.get("ok") is not True:
-            reason = status.get("reason")
-            return RunResult(reason=str(reason)[:800] if reason else "failed", output_tail=tail)
         try:
-            value = _read_result(work / "result.npz", status)
-        except Exception as exc:  # malformed or forged files: zero with a reason
-            return RunResult(reason=f"the result could not be read ({exc})", output_tail=tail)
-        return RunResult(value=value, output_tail=tail)
+            if server is not None:
+                rc, timed_out = server.launch(workdir, limits)
+            else:
+                rc, timed_out = _launch_exec(workdir, limits, python)
+        except (OSError, RuntimeError) as exc:
+            return RunResult(reason=f"grader error: could not run the sandbox ({exc})")
+        return _collect(work, rc, timed_out, limits)
     except Exception as exc:  # the grader itself must never crash on a submission
         return RunResult(reason=f"grader error: {type(exc).__name__}: {exc}")
     finally:
         _rmtree(work)
+
+
+def _collect(work: Path, rc: int | None, timed_out: bool, limits: Limits) -> RunResult:
+    """Turn what the case process left in its folder into a :class:`RunResult`."""
+    tail = _tail(work / "output.txt")
+    if timed_out:
+        return RunResult(reason=f"did not finish within {limits.wall_s:g} s of wall-clock time "
+                                "(infinite loop or waiting?)", output_tail=tail)
+    status_path = work / "status.json"
+    status: dict | None = None
+    if status_path.is_file() and status_path.stat().st_size <= _MAX_STATUS:
+        try:
+            loaded = json.loads(status_path.read_text(encoding="utf-8"))
+            status = loaded if isinstance(loaded, dict) else None
+        except (ValueError, UnicodeDecodeError):
+            status = None
+    if rc is not None and rc < 0:
+        return RunResult(reason=_signal_reason(rc, limits), output_tail=tail)
+    if status is None:
+        if rc == 0 or rc is None:
+            why = "the process ended without reporting a result (os._exit()?)"
+        else:
+            why = f"the process exited with code {rc} without reporting a result (os._exit()?)"
+        if "MemoryError" in tail:
+            why = f"ran out of memory (limit {limits.memory_mb} MiB)"
+        return RunResult(reason=why, output_tail=tail)
+    if status.get("ok") is not True:
+        reason = status.get("reason")
+        return RunResult(reason=str(reason)[:800] if reason else "failed", output_tail=tail)
+    try:
+        value = _read_result(work / "result.npz", status)
+    except Exception as exc:  # malformed or forged files: zero with a reason
+        return RunResult(reason=f"the result could not be read ({exc})", output_tail=tail)
+    return RunResult(value=value, output_tail=tail)
 
 
 def _rmtree(path: Path) -> None:

@@ -265,12 +265,106 @@ def _main() -> int:
     return report({"ok": True, "tuple": isinstance(plain, tuple), "n": len(items)})
 
 
+def _run_and_exit() -> None:
+    """Run one case in this process and leave without atexit handlers or finalisers."""
+    import os
+    import sys
+
+    try:
+        code = _main()
+    except BaseException:  # noqa: BLE001 - whatever happened, the parent reads status.json
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(code)  # skip atexit handlers that student code may have registered
+
+
+def _wait(pid: int, wall_s: float) -> tuple[int, bool]:
+    """Wait for ``pid`` at most ``wall_s`` seconds; kill its process group on timeout.
+
+    Returns ``(returncode, timed_out)`` with Popen's convention (−signal when killed)."""
+    import os
+    import select
+    import signal
+    import time
+
+    deadline = time.monotonic() + wall_s
+    timed_out = False
+    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _, status = os.waitpid(pid, 0)
+                break
+            if pidfd is not None:
+                select.select([pidfd], [], [], left)
+            else:
+                time.sleep(min(0.005, left))
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    try:
+        os.killpg(pid, signal.SIGKILL)  # anything the case left behind in its session
+    except (ProcessLookupError, PermissionError):
+        pass
+    return os.waitstatus_to_exitcode(status), timed_out
+
+
+def _zygote() -> None:
+    """Fork server: numpy is imported once here; each request forks a fresh case process.
+
+    Protocol on stdin/stdout, one JSON object per line: the parent sends
+    ``{"workdir": ..., "wall_s": ...}`` and reads back ``{"rc": ..., "timed_out": ...}``.
+    This process never runs submitted code and never sees expected values; every case runs
+    in a forked child that gets its own session, working folder, stdio, limits and hooks
+    (all installed after the fork), so no state passes from one case to the next.
+    """
+    import json
+    import os
+    import sys
+
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    for line in requests:
+        try:
+            req = json.loads(line)
+            workdir, wall_s = str(req["workdir"]), float(req["wall_s"])
+        except (ValueError, KeyError, TypeError):
+            return
+        pid = os.fork()
+        if pid == 0:  # the case process
+            try:
+                os.setsid()  # its own session and process group: killable as a whole
+                os.chdir(workdir)
+                out = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(out, 1)
+                os.dup2(out, 2)
+                os.closerange(3, 1 << 16)  # the pipes to the grader among them
+            except BaseException:  # noqa: BLE001
+                os._exit(70)
+            _run_and_exit()
+        rc, timed_out = _wait(pid, wall_s)
+        replies.write(json.dumps({"rc": rc, "timed_out": timed_out}).encode() + b"\n")
+        replies.flush()
+
+
 if __name__ == "__main__":
-    import os as _os
     import sys as _sys
 
-    _sys.stdout.flush()
-    code = _main()
-    _sys.stdout.flush()
-    _sys.stderr.flush()
-    _os._exit(code)  # skip atexit handlers that student code may have registered
+    if _sys.argv[1:] == ["--zygote"]:
+        _zygote()
+    else:
+        _run_and_exit()

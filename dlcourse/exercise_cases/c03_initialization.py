@@ -1,0 +1,171 @@
+"""Public check cases for exercise 03_initialization (shipped to students).
+
+Oracles: the fan rule and the scaled bounds written out here (deck 003, "Xavier (Glorot)
+Initialization" and "He Initialization"), cross-checked against torch.nn.init's private fan
+helper; torch.nn.utils.clip_grad_norm_ in float64 for clipping (Pascanu et al., 2013); the
+package's ``dlcourse.data.ZCAWhitener`` for whitening (itself tested against closed forms;
+the hidden cases use an independent matrix square root).  Random initialisers are judged by
+statistics whose margins hold for the seeds below (``he_normal_validator``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dlcourse.autograde.spec import Case, Rng
+
+TOPIC = "03_initialization"
+
+HINTS = {
+    "fan_in_fan_out": "shape = (out, in, *kernel): receptive = product of shape[2:] (1 for a Linear weight); "
+                      "fan_in = in·receptive, fan_out = out·receptive. Return two Python ints.",
+    "xavier_uniform": "fan_in, fan_out from u.shape; a = gain·sqrt(6/(fan_in + fan_out)); "
+                      "map u ∈ [0, 1) to [−a, a) with a·(2u − 1).",
+    "he_normal": "std = sqrt(2/fan) with fan = fan_in (mode='fan_in') or fan_out (mode='fan_out'); "
+                 "draw rng.normal(0.0, std, size=shape) — a normal, not a uniform, distribution.",
+    "clip_grad_norm": "total = sqrt(sum of g² over *all* arrays); coef = min(1, max_norm/(total + 1e-6)); "
+                      "return (total, g1·coef, g2·coef, ...) — scale every array by the same coef.",
+    "zca_whiten": "mu = X.mean(0); Xc = X − mu; Σ = XcᵀXc/(N − 1); λ, U = np.linalg.eigh(Σ); "
+                  "W = U diag(1/sqrt(λ + eps)) Uᵀ; return (Xc @ W, mu, W).",
+}
+
+
+# --- oracles written out -----------------------------------------------------------------
+
+
+def oracle_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight (out, in, *kernel), as torch.nn.init computes them."""
+    receptive = 1
+    for k in shape[2:]:
+        receptive *= int(k)
+    return int(shape[1]) * receptive, int(shape[0]) * receptive
+
+
+def torch_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """The same fans from torch (its private helper; used to cross-check :func:`oracle_fans`)."""
+    import torch
+
+    fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape, dtype=torch.float64))
+    return int(fan_in), int(fan_out)
+
+
+def oracle_xavier_uniform(u: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    """a·(2u − 1) with a = gain·√(6/(fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    fan_in, fan_out = torch_fans(u.shape)
+    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return a * (2.0 * u - 1.0)
+
+
+def he_normal_validator(shape: tuple[int, ...], std: float, z: float = 4.5):
+    """A ``check=`` validator: shape, finiteness, mean ≈ 0, std ≈ ``std`` and a normal's kurtosis.
+
+    Margins are ``z`` standard errors: SE(mean) = σ/√n, SE(s/σ) ≈ 1/√(2n), SE(kurtosis) ≈ √(24/n)
+    (kurtosis 3 for a normal, 1.8 for a uniform, so a uniform draw is rejected for n ≥ 500).
+    """
+    shape = tuple(int(s) for s in shape)
+
+    def validate(got) -> str | None:
+        if isinstance(got, tuple):
+            return f"expected one array, got a tuple of {len(got)}"
+        if got.shape != shape:
+            return f"shape {got.shape}, expected {shape}"
+        if got.dtype.kind != "f":
+            return f"dtype {got.dtype}, expected floats"
+        if not np.all(np.isfinite(got)):
+            return "holds NaN or inf"
+        n = got.size
+        x = got.astype(np.float64).ravel()
+        mean, s = float(x.mean()), float(x.std())
+        if abs(mean) > z * std / math.sqrt(n):
+            return f"mean {mean:.4g} is too far from 0 for {n} draws of std {std:.4g}"
+        if abs(s / std - 1.0) > z / math.sqrt(2 * n):
+            return f"std {s:.5g}, expected {std:.5g} (= sqrt(2/fan)) within {100 * z / math.sqrt(2 * n):.2g}%"
+        kurt = float(np.mean((x - mean) ** 4) / s**4)
+        if abs(kurt - 3.0) > z * math.sqrt(24.0 / n):
+            return f"kurtosis {kurt:.3g}: the draws do not look normal (a normal has 3, a uniform 1.8)"
+        return None
+
+    return validate
+
+
+def torch_clip(grads: list[np.ndarray], max_norm: float) -> tuple:
+    """(total_norm, *clipped) from torch.nn.utils.clip_grad_norm_ on float64 tensors."""
+    import torch
+
+    params = []
+    for g in grads:
+        p = torch.zeros(g.shape, dtype=torch.float64, requires_grad=True)
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        params.append(p)
+    total = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    return (float(total), *(p.grad.numpy().copy() for p in params))
+
+
+def correlated(n: int, d: int, seed: int) -> np.ndarray:
+    """n samples of a d-dimensional Gaussian with a random, well-conditioned covariance and mean."""
+    rng = np.random.default_rng(seed)
+    mix = rng.normal(size=(d, d)) + 2.0 * np.eye(d)
+    return rng.normal(size=(n, d)) @ mix + rng.normal(scale=3.0, size=d)
+
+
+def package_zca(X: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from dlcourse.data import ZCAWhitener
+
+    z = ZCAWhitener(eps=eps).fit(X)
+    return z.transform(X), z.mean_, z.whiten_
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+def cases_fan_in_fan_out() -> list[Case]:
+    return [
+        Case("Linear weight (out=3, in=5)", args=((3, 5),), expected=oracle_fans((3, 5))),
+        Case("conv kernel (out=16, in=8, 3, 3)", args=((16, 8, 3, 3),), expected=oracle_fans((16, 8, 3, 3))),
+    ]
+
+
+def cases_xavier_uniform() -> list[Case]:
+    rng = np.random.default_rng(3)
+    u1 = rng.random((4, 6))
+    u2 = rng.random((5, 2, 3))
+    return [
+        Case("(4, 6) weight, gain 1", args=(u1,), expected=oracle_xavier_uniform(u1)),
+        Case("(5, 2, 3) kernel, gain 5/3 (tanh)", args=(u2,), kwargs={"gain": 5.0 / 3},
+             expected=oracle_xavier_uniform(u2, 5.0 / 3)),
+        Case("the bounds: u = 0 gives −a, u = 0.5 gives 0", args=(np.array([[0.0, 0.5, 0.25]]),),
+             expected=oracle_xavier_uniform(np.array([[0.0, 0.5, 0.25]]))),
+    ]
+
+
+def cases_he_normal() -> list[Case]:
+    shape, shape_out = (256, 128), (64, 32, 3, 3)
+    fan_in, _ = oracle_fans(shape)
+    _, fan_out = oracle_fans(shape_out)
+    return [
+        Case("(256, 128) weight: std sqrt(2/128)", args=(shape, Rng(0)),
+             check=he_normal_validator(shape, math.sqrt(2.0 / fan_in))),
+        Case("(64, 32, 3, 3) kernel, mode='fan_out': std sqrt(2/576)", args=(shape_out, Rng(1)),
+             kwargs={"mode": "fan_out"}, check=he_normal_validator(shape_out, math.sqrt(2.0 / fan_out))),
+    ]
+
+
+def cases_clip_grad_norm() -> list[Case]:
+    rng = np.random.default_rng(4)
+    g1, g2 = rng.normal(size=(3, 4)) * 5.0, rng.normal(size=(3,)) * 5.0
+    small = [np.array([0.3, -0.4])]  # norm 0.5
+    return [
+        Case("two arrays, total norm above max_norm = 1", args=([g1, g2], 1.0), expected=torch_clip([g1, g2], 1.0)),
+        Case("norm 0.5 below max_norm = 2: unchanged", args=(small, 2.0), expected=torch_clip(small, 2.0)),
+    ]
+
+
+def cases_zca_whiten() -> list[Case]:
+    X = correlated(50, 3, seed=5)
+    return [
+        Case("50 samples, 3 correlated features, eps = 0", args=(X,), kwargs={"eps": 0.0},
+             expected=package_zca(X, 0.0)),
+        Case("the same data, eps = 0.1", args=(X,), kwargs={"eps": 0.1}, expected=package_zca(X, 0.1)),
+    ]
