@@ -40,7 +40,7 @@ def cases_fan_in_fan_out() -> list[Case]:
     shapes = [(10, 7), (1, 1), (6, 4, 5), (2, 3, 4, 5, 6), (7, 0)]
     names = ["Linear weight (10, 7)", "a 1×1 weight", "conv1d kernel (6, 4, 5)",
              "conv3d kernel (2, 3, 4, 5, 6)", "an empty weight (7, 0): fan_in 0"]
-    return [Case(n, args=(s,), expected=torch_fans(s)) for n, s in zip(names, shapes)]
+    return [Case(n, args=(s,), expected=torch_fans(s)) for n, s in zip(names, shapes, strict=True)]
 
 
 def cases_xavier_uniform() -> list[Case]:
