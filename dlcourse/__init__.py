@@ -12,9 +12,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "activations", "autodiff", "checks", "config", "data", "functional", "gradcheck", "init",
-    "losses", "nn", "optim", "perceptron", "plots", "regularization", "torch", "train",
-    "validation", "widgets",
+    "activations", "autodiff", "checks", "config", "data", "experiments", "functional",
+    "gradcheck", "init", "losses", "mlp", "nn", "optim", "perceptron", "plots", "rbf",
+    "regularization", "surfaces", "torch", "train", "validation", "widgets",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

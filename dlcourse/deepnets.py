@@ -48,7 +48,7 @@ def build_mlp(
         layers.append(GaussianNoise(input_noise, rng=rng))
     if input_dropout > 0:
         layers.append(nn.Dropout(input_dropout, rng=rng))
-    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         last = i == len(sizes) - 2
         layers.append(nn.Linear(d_in, d_out, init=init, bias=last or not batchnorm, rng=rng))
         if last:

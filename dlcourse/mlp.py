@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dlcourse import activations, losses
+from dlcourse.data import batches
 from dlcourse.validation import as_float_array, as_rng, check_finite, check_positive
 
 Params = dict[str, np.ndarray]
@@ -307,11 +308,11 @@ def train_two_layer(
     y_arr = np.asarray(y)
     labels = _labels_for_accuracy(y_arr, output)
     log = TrainLog()
+    if y_arr.shape[0] != m:
+        raise ValueError(f"X has {m} samples but y has {y_arr.shape[0]}")
     for epoch in range(epochs):
-        order = rng.permutation(m) if bs < m else np.arange(m)
-        for start in range(0, m, bs):
-            idx = order[start : start + bs]
-            _, grads = two_layer_grads(p, X[idx], y_arr[idx], activation=activation, output=output)
+        for Xb, yb in batches(X, y_arr, batch_size=bs, shuffle=bs < m, rng=rng):  # a fresh order each epoch
+            _, grads = two_layer_grads(p, Xb, yb, activation=activation, output=output)
             for k in PARAM_NAMES:
                 p[k] -= lr * grads[k]  # the gradient-descent step of deck 002, per parameter
         loss = two_layer_loss(p, X, y_arr, activation=activation, output=output)

@@ -101,7 +101,7 @@ def test_running_statistics_follow_torch_convention():
 
 def test_buffers_and_parameters():
     bn = nn.BatchNorm1d(3)
-    assert [p is q for p, q in zip(bn.parameters(), [bn.gamma, bn.beta])] == [True, True]
+    assert [p is q for p, q in zip(bn.parameters(), [bn.gamma, bn.beta], strict=True)] == [True, True]
     assert bn.weight is bn.gamma and bn.bias is bn.beta
     np.testing.assert_array_equal(bn.running_mean, np.zeros(3))
     np.testing.assert_array_equal(bn.running_var, np.ones(3))
@@ -137,10 +137,10 @@ def test_graph_and_simplified_backward_agree_and_pass_finite_differences(shape, 
     _, cache = F.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), train=train)
     graph = F.batchnorm_backward(dout, cache)
     closed = F.batchnorm_backward_simplified(dout, cache)
-    for g, c in zip(graph, closed):
+    for g, c in zip(graph, closed, strict=True):
         assert max_rel(g, c) < TOL
     numeric = (finite_diff(loss, x), finite_diff(loss, gamma), finite_diff(loss, beta))
-    for g, n in zip(graph, numeric):
+    for g, n in zip(graph, numeric, strict=True):
         np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8)  # FD error ~1e-9 absolute
 
 

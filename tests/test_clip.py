@@ -69,3 +69,37 @@ def test_single_parameter_and_errors():
     p.grad = np.array([np.inf, 0.0, 0.0])
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+_finite = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(g=arrays(np.float64, st.integers(1, 8), elements=_finite), max_norm=st.floats(1e-3, 1e3))
+def test_property_norm_clipping_bounds_the_norm_and_keeps_the_direction(g, max_norm):
+    p = Parameter(np.zeros_like(g))
+    p.grad = g.copy()
+    total = clip_grad_norm_([p], max_norm)
+    assert total == pytest.approx(np.linalg.norm(g), rel=1e-12, abs=1e-300)
+    assert np.linalg.norm(p.grad) <= max_norm * (1 + 1e-9)
+    # g times torch's factor min(1, max_norm / (‖g‖ + 1e-6)): same direction, untouched when small
+    coef = min(1.0, max_norm / (np.linalg.norm(g) + 1e-6))
+    assert np.allclose(p.grad, coef * g, rtol=1e-12, atol=0)
+    if np.linalg.norm(g) + 1e-6 <= max_norm:
+        assert np.array_equal(p.grad, g)
+
+
+@settings(max_examples=60, deadline=None)
+@given(g=arrays(np.float64, st.integers(1, 8), elements=_finite), c=st.floats(0, 1e3))
+def test_property_value_clipping_is_a_componentwise_projection(g, c):
+    p = Parameter(np.zeros_like(g))
+    p.grad = g.copy()
+    clip_grad_value_([p], c)
+    assert np.all(np.abs(p.grad) <= c)
+    inside = np.abs(g) <= c
+    assert np.array_equal(p.grad[inside], g[inside])
+    assert np.array_equal(np.sign(p.grad[~inside]), np.sign(g[~inside]) * (c > 0))

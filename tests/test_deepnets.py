@@ -37,12 +37,12 @@ def test_bn_mlp_gradients_equal_torch():
     ours = m.parameters()
     assert len(tparams) == len(ours)
     with torch.no_grad():
-        for tp, p in zip(tparams, ours):
+        for tp, p in zip(tparams, ours, strict=True):
             tp.copy_(torch.from_numpy(p.data))
     tloss = torch.nn.functional.cross_entropy(tm(torch.from_numpy(x)), torch.from_numpy(y))
     tloss.backward()
     assert loss == pytest.approx(tloss.item(), rel=1e-12)
-    for tp, p in zip(tparams, ours):
+    for tp, p in zip(tparams, ours, strict=True):
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 

@@ -76,7 +76,7 @@ def test_hand_derived_gradients_equal_finite_differences(activation, output, n2)
     for k in mlp.PARAM_NAMES:
         p = {kk: vv.copy() for kk, vv in params.items()}
 
-        def f(_):
+        def f(_, p=p):
             return mlp.two_layer_loss(p, X, y, activation=activation, output=output)
 
         num = numerical_gradient(f, p[k])  # perturbs p[k] in place, so f sees it

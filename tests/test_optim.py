@@ -188,3 +188,54 @@ def test_bad_hyperparameters_raise(bad, err):
 def test_sgd_requires_lr():
     with pytest.raises(TypeError):
         SGD([Parameter(np.zeros(2))])  # lr is required (as in the course contract)
+
+
+@pytest.mark.parametrize("cls, kwargs, torch_cls", [
+    (Adam, dict(lr=0.05, amsgrad=True), torch.optim.Adam),
+    (SGD, dict(lr=0.05, momentum=0.9), torch.optim.SGD),
+    (RMSprop, dict(lr=0.01, momentum=0.5, centered=True), torch.optim.RMSprop),
+    (AdaDelta, dict(), torch.optim.Adadelta),
+    (AdaGrad, dict(lr=0.1), torch.optim.Adagrad),
+])
+def test_state_dict_resumes_training_and_names_state_like_torch(cls, kwargs, torch_cls):
+    W0, b0, grad, loss_fn = _problem(4)
+
+    def run(opt, W, b, n):
+        for _ in range(n):
+            opt.zero_grad()
+            W.grad, b.grad = grad(W.data, b.data)
+            opt.step()
+
+    W, b = Parameter(W0), Parameter(b0)
+    straight = cls([W, b], **kwargs)
+    run(straight, W, b, 20)
+    W2, b2 = Parameter(W0), Parameter(b0)
+    first = cls([W2, b2], **kwargs)
+    run(first, W2, b2, 10)
+    saved = first.state_dict()
+    run(first, W2, b2, 3)  # the saved copy must not follow later steps
+    W3, b3 = Parameter(W0), Parameter(b0)
+    again = cls([W3, b3], **kwargs)
+    run(again, W3, b3, 10)
+    resumed = cls([W3, b3], lr=123.0) if cls is SGD else cls([W3, b3])
+    resumed.load_state_dict(saved)
+    assert resumed.param_groups[0]["lr"] == straight.param_groups[0]["lr"]
+    run(resumed, W3, b3, 10)
+    assert np.allclose(W3.data, W.data, rtol=0, atol=1e-13) and np.allclose(b3.data, b.data, rtol=0, atol=1e-13)
+    # the per-parameter state carries torch's names
+    t = torch.zeros(3, requires_grad=True)
+    topt = torch_cls([t], **kwargs)
+    t.grad = torch.ones(3)
+    topt.step()
+    assert set(saved["state"][0]) == set(topt.state_dict()["state"][0])
+
+
+def test_load_state_dict_rejects_a_mismatch():
+    a = Adam([Parameter(np.zeros(2)), Parameter(np.zeros(3))])
+    for p in a.param_groups[0]["params"]:
+        p.grad = np.ones(p.shape)
+    a.step()
+    with pytest.raises(ValueError, match="parameters"):
+        Adam([Parameter(np.zeros(2))]).load_state_dict(a.state_dict())
+    with pytest.raises(ValueError, match="shape"):
+        Adam([Parameter(np.zeros(3)), Parameter(np.zeros(2))]).load_state_dict(a.state_dict())

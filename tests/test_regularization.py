@@ -125,7 +125,7 @@ def test_early_stopping_restores_the_best_weights():
     model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.BatchNorm1d(3))
     es = R.EarlyStopping(patience=3)
     snapshots = []
-    for epoch, val in enumerate([3.0, 2.0, 2.5, 2.6, 2.7]):
+    for val in [3.0, 2.0, 2.5, 2.6, 2.7]:
         for p in model.parameters():
             p.data += 1.0  # a fake training step changes every weight
         model[1].running_mean += 1.0

@@ -67,3 +67,29 @@ def test_explorers_expose_their_controls():
     bn_w = widgets.batchnorm_explorer()
     assert {c.description for c in rbf_w.children[:-1]} >= {"α (L2)", "l1", "σ", "noise", "seed"}
     assert {c.description for c in bn_w.children[:-1]} >= {"input mean", "momentum", "batch"}
+
+
+def test_plots_0506_draw_what_they_are_given():
+    from types import SimpleNamespace
+
+    from dlcourse import plots
+
+    fig, axes = plt.subplots(2, 3)
+    hist = SimpleNamespace(train_loss=[3.0, 2.0, 1.0, 0.5], val_loss=[3.1, 2.2, 2.5, 2.9], best_epoch=1)
+    ax = plots.plot_early_stopping(hist, axes[0, 0])
+    assert ax.lines[-1].get_xdata()[0] == 1 and "best epoch 1" in [t.get_text() for t in ax.get_legend().get_texts()]
+    ax = plots.plot_weight_stems({"w": np.array([0.0, 1.0, 0.0, -2.0])}, axes[0, 1])
+    assert "w (2 zeros)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    steps, values = np.arange(5), np.tile([-1.0, 0.0, 1.0], (5, 1))
+    ax = plots.plot_percentiles(steps, values, axes[0, 2])
+    assert [line.get_ydata()[0] for line in ax.lines] == [-1.0, 0.0, 1.0]
+    ax = plots.plot_accuracy_to_target({"a": [0.5, 0.95, 0.97]}, 0.9, axes[1, 0])
+    assert ax.collections[0].get_offsets()[0].tolist() == [2.0, 0.95]  # first epoch at the target
+    ax = plots.plot_rbf_fits(np.zeros(3), np.ones(3), np.linspace(0, 1, 5), {"fit": np.arange(5.0)}, axes[1, 1])
+    assert ax.get_ylim() == (-2.0, 2.0) and len(ax.lines) == 1
+    ax = plots.plot_confidence({"m": np.array([0.2, 0.9, 1.0])}, axes[1, 2])
+    assert "m (mean 0.70)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+    grid = plots.plot_digit_grid(np.zeros((3, 64)), titles=["a", "b", "c"], ncols=2)
+    assert len(grid.axes) == 4 and grid.axes[0].get_title() == "a"
+    plt.close(grid)

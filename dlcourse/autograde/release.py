@@ -91,14 +91,14 @@ def audit_release(bundle: str | Path, course_root: str | Path) -> list[str]:
         outside = {line.strip() for c in nb.cells for line in nbmod._replace_regions(c.source, "", sol.name).split("\n")}
         for c in nb.cells:
             secrets.update(s for s in nbmod.solution_lines(c.source) if len(s) >= 12 and s not in outside)
-    hidden_names = set()  # hidden case names: none may appear in the bundle
+    hidden_lines: set[str] = set()  # distinctive lines of the hidden case modules
     for mod in sorted((root / "grading").glob("c*.py")):
-        from dlcourse.autograde.engine import hidden_module
-
-        hid = hidden_module(mod.stem[1:], root / "grading")
-        for name in dir(hid):
-            if name.startswith("cases_"):
-                hidden_names.update(c.name for c in getattr(hid, name)())
+        public = root / "dlcourse" / "exercise_cases" / mod.name
+        known = set(public.read_text(encoding="utf-8").split("\n")) if public.is_file() else set()
+        for line in mod.read_text(encoding="utf-8").split("\n"):
+            s = line.strip()
+            if len(s) >= 30 and line not in known and not s.startswith(("#", "from ", "import ", '"""')):
+                hidden_lines.add(s)
     texts = [p for p in bundle.rglob("*") if p.is_file() and p.suffix in (".py", ".ipynb", ".md", ".txt", ".toml", ".yml", ".cfg")]
     for p in texts:
         text = p.read_text(encoding="utf-8", errors="replace")
@@ -109,8 +109,8 @@ def audit_release(bundle: str | Path, course_root: str | Path) -> list[str]:
             if s in text:
                 problems.append(f"{p.relative_to(bundle)} holds a solution line: {s[:60]!r}")
                 break
-        for name in hidden_names:
-            if name in text:
-                problems.append(f"{p.relative_to(bundle)} names the hidden case {name!r}")
+        for line in hidden_lines:
+            if line in text:
+                problems.append(f"{p.relative_to(bundle)} holds a line of the hidden cases: {line[:60]!r}")
                 break
     return problems

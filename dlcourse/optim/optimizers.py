@@ -90,6 +90,40 @@ class Optimizer:
             for p in group["params"]:
                 p.zero_grad()
 
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {index: {...}}, "param_groups": [...]}`` with parameters replaced by their
+        index, as torch's ``Optimizer.state_dict`` (arrays are copied)."""
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {index[id(p)]: {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in st.items()}
+                 for p, st in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyper-parameters and per-parameter state saved by :meth:`state_dict`."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"state_dict has {len(saved_groups)} parameter groups, this optimizer has {len(self.param_groups)}")
+        by_index: dict[int, Parameter] = {}
+        for group, saved in zip(self.param_groups, saved_groups, strict=True):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"a saved group holds {len(saved['params'])} parameters, the optimizer's holds {len(group['params'])}")
+            by_index.update(zip(saved["params"], group["params"], strict=True))
+        state: dict[Parameter, dict[str, Any]] = {}
+        for i, st in state_dict["state"].items():
+            p = by_index[int(i)]
+            for k, v in st.items():
+                if isinstance(v, np.ndarray) and v.shape != p.shape:
+                    raise ValueError(f"state {k!r} of parameter {i} has shape {v.shape}, the parameter {p.shape}")
+            state[p] = {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in st.items()}
+        self.state = state
+        for group, saved in zip(self.param_groups, saved_groups, strict=True):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+
     def _grad(self, p: Parameter, group: dict[str, Any]) -> np.ndarray:
         """g = ±∇J + λθ: the gradient the rule uses (maximize flips it; L2 weight decay adds λθ)."""
         g = -p.grad if group.get("maximize", False) else p.grad

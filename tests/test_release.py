@@ -1,0 +1,85 @@
+"""The student bundle: notebooks, exercises, dlcourse, environment files and a README; no
+solutions, no hidden cases, no solution markers or lines; refused when exercises/ is stale."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dlcourse.autograde import notebook as nbmod
+from dlcourse.autograde.engine import hidden_module, module_cases
+from dlcourse.autograde.release import audit_release, build_release
+from dlcourse.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("release") / "student"
+    assert main(["--course", str(ROOT), "release", str(out)]) == 0
+    return out
+
+
+def test_bundle_has_what_a_student_needs(bundle):
+    for d in ("exercises", "dlcourse", "notebooks"):
+        assert (bundle / d).is_dir()
+    for f in ("README.md", "pyproject.toml", "environment.yml", "Makefile"):
+        assert (bundle / f).is_file()
+    assert (bundle / "dlcourse" / "checks.py").is_file()
+    assert (bundle / "dlcourse" / "exercise_cases" / "c01_perceptron.py").is_file()  # public checks ship
+    for ex in (ROOT / "exercises").glob("*.ipynb"):
+        assert (bundle / "exercises" / ex.name).read_bytes() == ex.read_bytes()
+    readme = (bundle / "README.md").read_text()
+    assert "NotImplementedError" in readme and "check" in readme
+    assert not list(bundle.rglob("__pycache__"))
+
+
+def test_bundle_has_no_solutions_and_no_hidden_cases(bundle):
+    assert not (bundle / "solutions").exists()
+    assert not (bundle / "grading").exists()
+    assert not (bundle / "tests").exists()
+    assert audit_release(bundle, ROOT) == []
+    texts = {p: p.read_text(encoding="utf-8", errors="replace") for p in bundle.rglob("*") if p.is_file()}
+    notebooks = {p: t for p, t in texts.items() if p.suffix == ".ipynb"}
+    for sol in (ROOT / "solutions").glob("*.ipynb"):
+        nb = nbmod.read(sol)
+        outside = {line.strip() for c in nb.cells for line in nbmod._replace_regions(c.source, "", "x").split("\n")}
+        secret = [s for c in nb.cells for s in nbmod.solution_lines(c.source) if len(s) >= 12 and s not in outside]
+        for p, text in notebooks.items():
+            assert nbmod.BEGIN not in text
+            assert not [s for s in secret if s in text], p
+        hid = hidden_module(sol.stem, ROOT / "grading")
+        for q in nbmod.questions(nb):  # hidden case names stay out of the student's notebooks
+            if q.kind == "auto":
+                for case in module_cases(hid, q.qid):
+                    assert not [p for p, t in notebooks.items() if p.parent.name == "exercises" and case.name in t]
+    hidden_sources = [p.read_text() for p in (ROOT / "grading").glob("*.py")]
+    assert not [p for p, t in texts.items() if any(src in t for src in hidden_sources)]
+
+
+def test_audit_catches_a_leaky_bundle(bundle, tmp_path):
+    leaky = tmp_path / "leaky"
+    shutil.copytree(bundle, leaky)
+    shutil.copytree(ROOT / "grading", leaky / "grading")
+    shutil.copy(ROOT / "solutions" / "01_perceptron.ipynb", leaky / "exercises" / "copy.ipynb")
+    shutil.copy(ROOT / "grading" / "c01_perceptron.py", leaky / "dlcourse" / "exercise_cases" / "c01_extra.py")
+    problems = audit_release(leaky, ROOT)
+    assert any("grading/" in p for p in problems)
+    assert any("solution marker" in p for p in problems)
+    assert any("hidden cases" in p for p in problems)
+
+
+def test_release_is_refused_when_exercises_are_stale(tmp_path):
+    course = tmp_path / "course"
+    for d in ("solutions", "exercises", "grading"):
+        shutil.copytree(ROOT / d, course / d)
+    sol = course / "solutions" / "01_perceptron.ipynb"
+    sol.write_text(sol.read_text().replace("Exercise 01", "Exercise 01 (edited)"))
+    with pytest.raises(RuntimeError, match="stale"):
+        build_release(course, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="into the course"):
+        build_release(ROOT, ROOT / "exercises" / "x")
