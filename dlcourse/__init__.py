@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "activations", "autodiff", "checks", "config", "data", "experiments", "functional",
-    "gradcheck", "init", "losses", "mlp", "nn", "optim", "perceptron", "plots", "rbf",
+    "deepnets", "gradcheck", "init", "losses", "mlp", "nn", "optim", "perceptron", "plots", "rbf",
     "regularization", "surfaces", "torch", "train", "validation", "widgets",
 )
 

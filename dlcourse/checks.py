@@ -20,7 +20,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from dlcourse.autograde.spec import Case, NotPlainError, compare, copy_args, expected_plain, format_value, to_plain
+from dlcourse.autograde.spec import (
+    Case,
+    NotPlainError,
+    compare,
+    copy_args,
+    expected_plain,
+    format_value,
+    to_plain,
+)
 
 #: seconds one public case may run in the kernel before it is reported as too slow
 TIMEOUT_S = 30
@@ -36,6 +44,7 @@ class CaseReport:
     expected: str = ""
     got: str = ""
     not_implemented: bool = False
+    hint: str = ""
 
 
 def _modules():
@@ -100,7 +109,7 @@ def run_case(case: Case, fn: Callable) -> CaseReport:
     except NotPlainError as exc:
         return CaseReport(case.name, False, f"wrong return type: {exc}", expected, type(result).__name__)
     reason = compare(case, plain)
-    return CaseReport(case.name, reason is None, reason, expected, format_value(plain))
+    return CaseReport(case.name, reason is None, reason, expected, format_value(plain), hint=case.hint)
 
 
 def run_checks(qid: str, fn: Callable) -> list[CaseReport]:
@@ -128,6 +137,8 @@ def report_text(qid: str, reports: list[CaseReport], hint: str = "") -> str:
                 lines.append(f"        expected: {_indent(r.expected, ' ' * 18)}")
             if r.got:
                 lines.append(f"        got:      {_indent(r.got, ' ' * 18)}")
+            if r.hint:
+                lines.append(f"        hint:     {r.hint}")
     if passed < len(reports) and hint:
         lines.append(f"  hint: {hint}")
     return "\n".join(lines)

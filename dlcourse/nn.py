@@ -355,8 +355,9 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         if int(num_features) != num_features or int(num_features) <= 0:
             raise ValueError(f"num_features must be a positive integer, got {num_features}")
-        if not 0.0 <= float(momentum) <= 1.0:
-            raise ValueError(f"momentum must lie in [0, 1], got {momentum}")
+        if momentum is None or not 0.0 <= float(momentum) <= 1.0:
+            # torch's momentum=None (a cumulative average) is not implemented
+            raise ValueError(f"momentum must be a number in [0, 1], got {momentum}")
         if not float(eps) > 0.0:
             raise ValueError(f"eps must be > 0, got {eps}")
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)

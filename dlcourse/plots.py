@@ -6,7 +6,6 @@ so notebooks stay short and tests can check what was drawn.
 
 from __future__ import annotations
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -206,6 +205,7 @@ def plot_graph(root, ax=None, *, show_grad: bool = True, title: str | None = Non
         (x0, y0), (x1, y1) = pos[child], pos[parent]
         ax.annotate("", xy=(x1 - 0.28, y1), xytext=(x0 + 0.28, y0),
                     arrowprops={"arrowstyle": "->", "color": "0.4", "lw": 1.0})
+    has_inputs = {id(parent) for _, parent in graph.edges}
     for node in graph.nodes:
         x, y = pos[node]
         name = node.label or (node._op if node._op else "const")
@@ -214,7 +214,7 @@ def plot_graph(root, ax=None, *, show_grad: bool = True, title: str | None = Non
         text = f"{name}\n{node.data:.4g}"
         if show_grad:
             text += f"\ngrad {node.grad:.4g}"
-        leaf = not node._prev
+        leaf = id(node) not in has_inputs
         ax.text(x, y, text, ha="center", va="center", fontsize=8,
                 bbox={"boxstyle": "round", "fc": "#dbe9f6" if leaf else "#fde7c8", "ec": "0.3"})
     xs = [p[0] for p in pos.values()]
@@ -363,8 +363,8 @@ def plot_weight_stems(weights, ax=None, *, title: str | None = None):
         w = np.asarray(w, dtype=float).reshape(-1)
         idx = np.arange(w.size) + 0.15 * k
         zero = w == 0
-        line = ax.vlines(idx, 0, w, lw=1, alpha=0.7, label=f"{label} ({int(zero.sum())} zeros)")
-        color = line.get_color()
+        color = f"C{k}"
+        ax.vlines(idx, 0, w, lw=1, alpha=0.7, color=color, label=f"{label} ({int(zero.sum())} zeros)")
         ax.scatter(idx[~zero], w[~zero], s=12, color=color)
         ax.scatter(idx[zero], w[zero], s=18, facecolors="none", edgecolors=color)
     ax.axhline(0, color="k", lw=0.5)

@@ -9,7 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.autograde.spec import Case
-from dlcourse.exercise_cases.c01_perceptron import oracle_predict, oracle_train, oracle_update, separable
+from dlcourse.exercise_cases.c01_perceptron import (
+    oracle_predict,
+    oracle_train,
+    oracle_update,
+    separable,
+)
 
 TOPIC = "01_perceptron"
 

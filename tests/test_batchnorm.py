@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlcourse import functional as F
 from dlcourse import nn
@@ -215,3 +217,25 @@ def test_forgetting_eval_mode_changes_predictions():
     eval_a, eval_b = bn.forward(batch_a)[0], bn.forward(batch_b)[0]
     assert np.max(np.abs(train_a - train_b)) > 0.5
     np.testing.assert_array_equal(eval_a, eval_b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shift=st.floats(-100, 100),
+    log_scale=st.floats(-3, 3),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_train_mode_output_ignores_shift_and_scale_of_the_batch(shift, log_scale, seed):
+    # BN(a·x + b) = BN(x) for a > 0 in train mode (up to ε): the property behind Σ dx = 0
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(16, 3))
+    gamma, beta = rng.normal(size=3), rng.normal(size=3)
+    a = 10.0**log_scale
+    out, _ = F.batchnorm_forward(x, gamma, beta, eps=1e-12)
+    out2, _ = F.batchnorm_forward(a * x + shift, gamma, beta, eps=1e-12)
+    np.testing.assert_allclose(out2, out, rtol=1e-6, atol=1e-6)
+
+
+def test_momentum_none_is_rejected_clearly():
+    with pytest.raises(ValueError, match="momentum must be a number"):
+        nn.BatchNorm1d(3, momentum=None)

@@ -75,6 +75,8 @@ CORPUS = {
     "kills_parent": (predict("os.kill(os.getppid(), 9)"), "may not do os.kill"),
     "prints_megabytes": (predict("for _ in range(100):\n    print('x' * 100_000)\nreturn np.where(X @ w + b >= 0, 1, -1)"),
                          "printing too much"),
+    "fills_the_disk": (predict("i = 0\nwhile True:\n    with open(f'f{i}', 'wb') as fh:\n        fh.write(b'x' * 1_000_000)\n    i += 1"),
+                       "more than 16 files"),
     "infinite_recursion": (predict("return perceptron_predict(X, w, b)"), "recursion"),
     "returns_none": (predict("pass"), "NoneType"),
 }

@@ -161,7 +161,7 @@ def discover(path: str | Path) -> list[tuple[str, Path]]:
 class _Task:
     record: dict
     qid: str
-    code: str
+    code: list
     visibility: str
     case: Case
     limits: Limits
@@ -220,7 +220,7 @@ def _prepare(student: str, path: Path, course_root: Path, hidden_dir, topics: di
             res = {"name": case.name, "visibility": vis, "weight": case.weight, "passed": False, "reason": problem}
             entry["cases"].append(res)
             if problem is None:
-                tasks.append(_Task(entry, q.qid, extracted.code, vis, case, limits or spec.limits[q.qid], res))
+                tasks.append(_Task(entry, q.qid, extracted.cells, vis, case, limits or spec.limits[q.qid], res))
     return record, tasks
 
 
@@ -306,7 +306,7 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
             bar.close()
         while servers is not None and not servers.empty():
             servers.get().close()
-    for record, (student, nb_path) in zip(records, subs):
+    for record, (_, nb_path) in zip(records, subs, strict=True):
         spec = topics.get(record["topic"])
         _score(record, spec.hints if spec else {}, spec.cases if spec else {})
         try:

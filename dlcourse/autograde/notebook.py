@@ -16,6 +16,8 @@ from pathlib import Path
 
 import nbformat
 
+from dlcourse.autograde.sandbox_child import top_level_definitions
+
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 MARKERS = (BEGIN, END)
@@ -230,19 +232,27 @@ def render(nb) -> str:
 
 @dataclass
 class Extracted:
-    code: str  # the kept top-level imports/defs/classes of every graded cell, in order
+    cells: list[tuple[str, str]]  # (qid, source) of every graded cell that parses, in order
     problems: dict[str, str]  # qid -> why its cell contributed nothing (missing, syntax error)
-    dropped: int  # how many top-level statements were dropped
+    dropped: int  # how many top-level statements will not run
 
-
-_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    @property
+    def code(self) -> str:
+        """The statements that will run, as one program (for reading and for tests)."""
+        parts = []
+        for qid, src in self.cells:
+            body = ast.unparse(ast.Module(body=top_level_definitions(src), type_ignores=[]))
+            parts.append(f"# --- cell {qid}\n{body}\n")
+        return "\n".join(parts)
 
 
 def extract_graded_code(nb, qids: list[str]) -> Extracted:
-    """Keep only the graded cells' top-level imports, functions and classes.
+    """Find the graded cells and check which top-level statements will run.
 
-    Cells are found by ``metadata.dlcourse.grade_id`` first, then by cell id; the source
-    is parsed with :mod:`ast` (never executed here) and re-emitted with ``ast.unparse``.
+    Cells are found by ``metadata.dlcourse.grade_id`` first, then by cell id.  Only their
+    top-level imports, functions and classes are kept (the sandbox applies the same
+    :func:`~dlcourse.autograde.sandbox_child.top_level_definitions`); the source is parsed
+    here, never executed.
     """
     by_qid: dict[str, str] = {}
     for cell in nb.get("cells", []):
@@ -253,31 +263,25 @@ def extract_graded_code(nb, qids: list[str]) -> Extracted:
         if key in qids and key not in by_qid:
             src = cell.get("source", "")
             by_qid[key] = "".join(src) if isinstance(src, list) else str(src)
-    parts, problems, dropped = [], {}, 0
+    cells, problems, dropped = [], {}, 0
     for qid in qids:
         if qid not in by_qid:
             problems[qid] = "the graded cell was not found in the submission (deleted, or its id changed)"
             continue
         src = by_qid[qid]
-        # IPython magics and shell escapes are not Python: blank them so the cell still parses
-        src = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in src.split("\n"))
         try:
-            tree = ast.parse(src)
+            kept = top_level_definitions(src)
+            total = len(ast.parse("\n".join("" if ln.lstrip().startswith(("%", "!")) else ln
+                                            for ln in src.split("\n"))).body)
         except SyntaxError as exc:
             problems[qid] = f"the graded cell has a syntax error (line {exc.lineno}: {exc.msg})"
             continue
         except (ValueError, RecursionError, MemoryError) as exc:
             problems[qid] = f"the graded cell could not be parsed ({type(exc).__name__})"
             continue
-        keep = [node for node in tree.body if isinstance(node, _KEEP)]
-        dropped += len(tree.body) - len(keep)
-        try:
-            code = ast.unparse(ast.Module(body=keep, type_ignores=[]))
-        except RecursionError:
-            problems[qid] = "the graded cell is nested too deeply to process"
-            continue
-        parts.append(f"# --- cell {qid}\n{code}\n")
-    return Extracted("\n".join(parts), problems, dropped)
+        dropped += total - len(kept)
+        cells.append((qid, src))
+    return Extracted(cells, problems, dropped)
 
 
 def cells_by_qid(nb) -> dict[str, str]:

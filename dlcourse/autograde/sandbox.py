@@ -192,12 +192,15 @@ def _launch_exec(workdir: str, limits: Limits, python: str | None) -> tuple[int 
     return rc, timed_out
 
 
-def run_case(code: str, qid: str, case: Case, limits: Limits | None = None,
+def run_case(code: str | list[tuple[str, str]], qid: str, case: Case, limits: Limits | None = None,
              python: str | None = None, server: ForkServer | None = None) -> RunResult:
-    """Call ``qid(*case.args, **case.kwargs)`` from ``code`` in a sandbox; never raises.
+    """Call ``qid(*case.args, **case.kwargs)`` in a sandbox; never raises.
 
-    The case process is forked from ``server`` when one is given, else started from scratch.
+    ``code`` is a list of ``(cell id, source)`` (only their top-level imports, functions and
+    classes run) or one source string.  The case process is forked from ``server`` when one
+    is given, else started from scratch.
     """
+    cells = [("graded code", code)] if isinstance(code, str) else [(str(a), str(b)) for a, b in code]
     limits = limits or Limits()
     try:
         skeleton, arrays = encode_args(case.args, case.kwargs)
@@ -207,7 +210,7 @@ def run_case(code: str, qid: str, case: Case, limits: Limits | None = None,
     work = Path(workdir)
     try:
         with open(work / "job.json", "w", encoding="utf-8") as fh:
-            json.dump({"qid": qid, "code": code, "args": skeleton, "limits": asdict(limits)}, fh)
+            json.dump({"qid": qid, "cells": cells, "args": skeleton, "limits": asdict(limits)}, fh)
         np.savez(work / "args.npz", **arrays)
         try:
             if server is not None:

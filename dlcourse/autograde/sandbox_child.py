@@ -75,6 +75,19 @@ def decode_args(skeleton: dict, arrays) -> tuple[tuple, dict]:
     return tuple(dec(a) for a in skeleton["args"]), {k: dec(v) for k, v in skeleton["kwargs"].items()}
 
 
+def top_level_definitions(source: str) -> list:
+    """The top-level ``import``, ``def`` and ``class`` statements of a cell (parsed, not run).
+
+    IPython magics and shell escapes (``%...``, ``!...``) are blanked first.  Raises
+    SyntaxError (or ValueError/RecursionError/MemoryError for pathological input).
+    """
+    import ast
+
+    text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return [node for node in ast.parse(text).body if isinstance(node, keep)]
+
+
 # --- the sandbox ------------------------------------------------------------------------
 
 BLOCKED_TOP = frozenset({
@@ -96,6 +109,9 @@ _PATH_EVENTS_WRITE = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmo
                       "shutil.chown", "shutil.make_archive", "shutil.unpack_archive"}
 _PATH_EVENTS_READ = {"os.listdir", "os.scandir", "glob.glob", "glob.glob/2", "os.listxattr",
                      "os.getxattr", "os.walk", "pathlib.Path.glob", "pathlib.Path.rglob"}
+
+
+MAX_WRITTEN_FILES = 16  # with RLIMIT_FSIZE, bounds the disk a case can fill
 
 
 class _ImportBlocker:
@@ -151,6 +167,8 @@ def _install_sandbox(workdir: str, limits: dict) -> None:
             return True  # an already-open file descriptor
         return any(p == a or p.startswith(a.rstrip("/") + "/") for a in allowed)
 
+    writes = [0]  # files opened for writing: each is capped by RLIMIT_FSIZE, their number here
+
     def hook(event: str, args: tuple) -> None:
         if event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
@@ -161,6 +179,10 @@ def _install_sandbox(workdir: str, limits: dict) -> None:
             if not inside(path, (work,) if writing else read_ok):
                 raise PermissionError(f"graded code may not {'write' if writing else 'read'} "
                                       f"{os.fsdecode(path)!r}: only its own empty folder is allowed")
+            if writing and not isinstance(path, int):
+                writes[0] += 1
+                if writes[0] > MAX_WRITTEN_FILES:
+                    raise PermissionError(f"graded code may not open more than {MAX_WRITTEN_FILES} files for writing")
         elif event == "import":
             if args and isinstance(args[0], str) and args[0].partition(".")[0] in BLOCKED_TOP:
                 raise ImportError(f"import of {args[0]!r} is not allowed in graded code")
@@ -188,7 +210,6 @@ def _main() -> int:
     import builtins
     import json
     import os
-    import sys
     import traceback
 
     workdir = os.getcwd()
@@ -207,22 +228,26 @@ def _main() -> int:
     os.remove("job.json")  # the inputs stay in memory; the folder is the student's now
     os.remove("args.npz")
 
-    qid, code = job["qid"], job["code"]
+    qid = job["qid"]
     # the notebook's first cell imports numpy as np; graded code may rely on that name
     namespace: dict[str, Any] = {"__name__": "submission", "__builtins__": builtins, "np": np}
     load_errors: list[str] = []
-    try:
-        tree = ast.parse(code)
-        for node in tree.body:
+    for cell_id, source in job["cells"]:
+        where = f"cell {cell_id}"
+        try:
+            nodes = top_level_definitions(source)
+        except BaseException as exc:  # noqa: BLE001 - the grader reported it already
+            load_errors.append(f"{where}: {_describe(exc)}")
+            continue
+        for node in nodes:  # one statement at a time: a failing import spares the rest
             mod = ast.Module(body=[node], type_ignores=[])
             try:
-                exec(compile(mod, "<graded cells>", "exec", dont_inherit=True), namespace)  # noqa: S102 - sandboxed
+                exec(compile(mod, where, "exec", dont_inherit=True), namespace)  # noqa: S102 - sandboxed
             except SystemExit:
-                load_errors.append(f"line {node.lineno}: called sys.exit() while loading")
+                load_errors.append(f"{where}, line {node.lineno}: called sys.exit() while loading")
             except BaseException as exc:  # an import that is refused, a decorator that raises
-                load_errors.append(f"line {node.lineno}: {_describe(exc)}")
-    except BaseException as exc:
-        return report({"ok": False, "reason": f"the graded code could not be loaded: {_describe(exc)}"})
+                load_errors.append(f"{where}, line {node.lineno}: {_describe(exc)}")
+    cell_names = {f"cell {cell_id}" for cell_id, _ in job["cells"]}
 
     fn = namespace.get(qid)
     if not callable(fn):
@@ -250,8 +275,8 @@ def _main() -> int:
             mib = job["limits"]["file_mb"]
             return report({"ok": False, "reason": f"wrote more than {mib} MiB of output (printing too much?)"})
         tb = traceback.extract_tb(exc.__traceback__)
-        frames = [f for f in tb if f.filename == "<graded cells>"]
-        where = f" (graded code line {frames[-1].lineno})" if frames else ""
+        frames = [f for f in tb if f.filename in cell_names]
+        where = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
         reason = f"raised {_describe(exc)}{where}"
         if load_errors:
             reason += "; while loading: " + "; ".join(load_errors[:3])

@@ -132,7 +132,7 @@ def compare(case: Case, got: Any) -> str | None:
             return f"expected a tuple of {len(exp)} values, got a single value"
         if len(got) != len(exp):
             return f"expected a tuple of {len(exp)} values, got {len(got)}"
-        for i, (e, g) in enumerate(zip(exp, got)):
+        for i, (e, g) in enumerate(zip(exp, got, strict=True)):
             reason = _compare_one(e, g, case.rtol, case.atol, f"element {i}")
             if reason:
                 return reason

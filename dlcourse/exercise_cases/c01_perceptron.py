@@ -23,7 +23,7 @@ HINTS = {
 
 
 def _score(x: np.ndarray, w: np.ndarray, b: float) -> float:
-    return sum(float(xi) * float(wi) for xi, wi in zip(x, w)) + float(b)  # w·x + b, term by term
+    return sum(float(xi) * float(wi) for xi, wi in zip(x, w, strict=True)) + float(b)  # w·x + b, term by term
 
 
 def oracle_predict(X: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
@@ -32,7 +32,7 @@ def oracle_predict(X: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
 
 def oracle_update(w: np.ndarray, b: float, x: np.ndarray, y: int, lr: float) -> tuple[np.ndarray, float]:
     if y * _score(x, w, b) <= 0:  # a mistake (or on the boundary): move the boundary towards the sample
-        return np.array([wi + lr * y * xi for wi, xi in zip(w, x)], dtype=float), float(b + lr * y)
+        return np.array([wi + lr * y * xi for wi, xi in zip(w, x, strict=True)], dtype=float), float(b + lr * y)
     return np.array(w, dtype=float), float(b)
 
 
@@ -40,7 +40,7 @@ def oracle_train(X: np.ndarray, y: np.ndarray, lr: float, max_epochs: int):
     w, b, mistakes = np.zeros(X.shape[1]), 0.0, []
     for _ in range(max_epochs):
         count = 0
-        for x_n, y_n in zip(X, y):
+        for x_n, y_n in zip(X, y, strict=True):
             count += int(y_n * _score(x_n, w, b) <= 0)  # a mistake, counted before the update
             w, b = oracle_update(w, b, x_n, int(y_n), lr)
         mistakes.append(count)
