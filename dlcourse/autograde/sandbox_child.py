@@ -217,11 +217,15 @@ def _main() -> int:
         job = json.load(fh)
     with np.load("args.npz", allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
-    savez, dump, open_ = np.savez, json.dump, builtins.open  # held before student code runs
+    savez, dump = np.savez, json.dump  # held before student code runs
+    # the output files are opened now, before the audit hook, so that reporting never
+    # depends on what the student's code did to the hook's budget or to builtins.open
+    status_fh = open("status.json", "w", encoding="utf-8")  # noqa: SIM115 - closed by os._exit
+    result_fh = open("result.npz", "wb")  # noqa: SIM115
 
     def report(status: dict) -> int:
-        with open_("status.json", "w", encoding="utf-8") as fh:
-            dump(status, fh)
+        dump(status, status_fh)
+        status_fh.flush()
         return 0
 
     _install_sandbox(workdir, job["limits"])
@@ -284,7 +288,8 @@ def _main() -> int:
 
     items = plain if isinstance(plain, tuple) else (plain,)
     try:
-        savez("result.npz", *items)  # numeric arrays only: nothing is pickled
+        savez(result_fh, *items)  # numeric arrays only: nothing is pickled
+        result_fh.flush()
     except BaseException as exc:
         return report({"ok": False, "reason": f"the result could not be saved: {_describe(exc)}"})
     return report({"ok": True, "tuple": isinstance(plain, tuple), "n": len(items)})
