@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# ---------------------------------------------------------------------------------------------
-# Notebooks 01-02: perceptron, backprop
-# ---------------------------------------------------------------------------------------------
 
-def _explorer_0102(callback, figsize=(6, 4), **controls):
+def _explorer(callback, figsize=(6, 4), **controls):
     """Wire ipywidgets controls to ``callback(**values, ax=ax)``, drawing into a fresh figure."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
@@ -26,6 +23,12 @@ def _explorer_0102(callback, figsize=(6, 4), **controls):
         return result
 
     return widgets.interactive(show, **controls)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebooks 01-02: perceptron, backprop
+# ---------------------------------------------------------------------------------------------
+
 
 
 # --- notebook 01 -------------------------------------------------------------------------------
@@ -57,7 +60,7 @@ def xor_mlp_explorer():
     """Sliders for :func:`xor_mlp_update`: hidden units, activation, learning rate, epochs, seed."""
     import ipywidgets as widgets
 
-    return _explorer_0102(
+    return _explorer(
         xor_mlp_update,
         n_hidden=widgets.IntSlider(value=2, min=1, max=8, description="hidden", continuous_update=False),
         activation=widgets.Dropdown(options=["tanh", "sigmoid", "relu", "leaky_relu", "elu"], value="tanh"),
@@ -96,7 +99,7 @@ def perceptron_explorer(X, y, validation=None):
     def callback(lr, max_epochs, init_scale, seed, ax):
         return perceptron_update(X, y, lr, max_epochs, init_scale, seed, validation=validation, ax=ax)
 
-    return _explorer_0102(
+    return _explorer(
         callback,
         lr=widgets.FloatLogSlider(value=1.0, base=10, min=-3, max=1, description="lr", continuous_update=False),
         max_epochs=widgets.IntSlider(value=30, min=1, max=200, description="max epochs", continuous_update=False),
@@ -139,7 +142,7 @@ def activation_explorer():
 
     from dlcourse import activations
 
-    return _explorer_0102(
+    return _explorer(
         activation_update,
         name=widgets.Dropdown(options=sorted(activations.ACTIVATIONS), value="sigmoid", description="f"),
         z=widgets.FloatSlider(value=0.0, min=-10.0, max=10.0, step=0.5, description="z", continuous_update=False),
@@ -186,7 +189,7 @@ def gradcheck_explorer():
     """A slider over log10(h) for :func:`gradcheck_update`."""
     import ipywidgets as widgets
 
-    return _explorer_0102(
+    return _explorer(
         gradcheck_update,
         log10_h=widgets.FloatSlider(value=-5.0, min=-12.0, max=-1.0, step=1.0, description="log10 h",
                                     continuous_update=False),
@@ -198,20 +201,6 @@ def gradcheck_explorer():
 # ---------------------------------------------------------------------------------------------
 # Notebooks 03-04: initialization, optimizers
 # ---------------------------------------------------------------------------------------------
-
-def _explorer_0304(callback, figsize=(6, 4), **controls):
-    """Wire ipywidgets controls to ``callback(**values, ax=ax)``, drawing into a fresh figure."""
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
-    def show(**values):
-        fig, ax = plt.subplots(figsize=figsize)
-        result = callback(**values, ax=ax)
-        plt.show()
-        plt.close(fig)
-        return result
-
-    return widgets.interactive(show, **controls)
 
 
 # --- notebook 03 -------------------------------------------------------------------------------
@@ -249,7 +238,7 @@ def init_explorer():
     """Scheme, activation, depth, σ (for N(0, σ²)) and activations-vs-gradients: redraw the histograms."""
     import ipywidgets as widgets
 
-    return _explorer_0304(
+    return _explorer(
         init_histograms_update, figsize=(7, 4),
         scheme=widgets.Dropdown(options=list(INIT_CHOICES), value="xavier_normal", description="init"),
         activation=widgets.Dropdown(options=["tanh", "sigmoid", "relu", "leaky_relu", "elu", "linear"], value="tanh"),
@@ -321,7 +310,7 @@ def optimizer_explorer():
     """Optimizer, learning rate, momentum, surface and steps: redraw the trajectory."""
     import ipywidgets as widgets
 
-    return _explorer_0304(
+    return _explorer(
         optimizer_path_update, figsize=(6.5, 4.5),
         optimizer=widgets.Dropdown(options=list(OPTIMIZER_CHOICES), value="SGD", description="optimizer"),
         lr=widgets.FloatLogSlider(value=0.05, base=10, min=-4, max=0.5, description="lr", continuous_update=False),
@@ -334,20 +323,6 @@ def optimizer_explorer():
 # ---------------------------------------------------------------------------------------------
 # Notebooks 05-06: regularization, batch normalization
 # ---------------------------------------------------------------------------------------------
-
-def _explorer_0506(callback, figsize=(6, 4), **controls):
-    """Wire ipywidgets controls to ``callback(**values, ax=ax)``, drawing into a fresh figure."""
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
-    def show(**values):
-        fig, ax = plt.subplots(figsize=figsize)
-        result = callback(**values, ax=ax)
-        plt.show()
-        plt.close(fig)
-        return result
-
-    return widgets.interactive(show, **controls)
 
 
 # --- notebook 05 -------------------------------------------------------------------------------
@@ -390,7 +365,7 @@ def rbf_explorer():
     """Sliders for :func:`rbf_regularization_update`: L2 strength α, L1 strength, kernel width σ, noise, seed."""
     import ipywidgets as widgets
 
-    return _explorer_0506(
+    return _explorer(
         rbf_regularization_update,
         alpha=widgets.FloatLogSlider(value=2.0, base=10, min=-6, max=2, description="α (L2)", continuous_update=False),
         l1=widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01, description="l1", continuous_update=False),
@@ -448,7 +423,7 @@ def batchnorm_explorer():
     """Sliders for :func:`batchnorm_update`: the input distribution, γ, β, momentum, steps, batch size."""
     import ipywidgets as widgets
 
-    return _explorer_0506(
+    return _explorer(
         batchnorm_update,
         shift=widgets.FloatSlider(value=3.0, min=-5, max=5, step=0.5, description="input mean", continuous_update=False),
         scale=widgets.FloatSlider(value=2.0, min=0.1, max=5, step=0.1, description="input std", continuous_update=False),

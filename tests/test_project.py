@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,3 +120,10 @@ def test_every_notebook_imports_dlcourse_and_has_a_widget_and_asserts():
         assert code.count("assert ") >= 5, f"{path.name}: claims must be asserted in cells"
         for heading in ("objective", "summary"):
             assert heading in text, f"{path.name} lacks a {heading} section"
+
+
+def test_code_passes_ruff():
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run([str(ruff), "check", "dlcourse", "tests", "grading", "benchmarks"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -8,19 +8,11 @@ import torch
 
 from dlcourse import nn
 from dlcourse import regularization as R
+from dlcourse.gradcheck import numerical_gradient
 
 
 def finite_diff(f, w, h=1e-6):
-    grad = np.zeros_like(w)
-    for i in np.ndindex(w.shape):
-        old = w[i]
-        w[i] = old + h
-        fp = f(w)
-        w[i] = old - h
-        fm = f(w)
-        w[i] = old
-        grad[i] = (fp - fm) / (2 * h)
-    return grad
+    return numerical_gradient(f, w, h=h)
 
 
 @pytest.fixture
