@@ -10,7 +10,7 @@ TORCH_INDEX ?=
 PYTEST_ARGS ?=
 JOBS ?= auto
 
-.PHONY: lab test setup exercises release grade html clean
+.PHONY: lab test setup exercises release grade html bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,15 @@ exercises: setup
 release: setup
 	$(BIN)/dlcourse release dist/student
 
+SUBMISSIONS ?= submissions
+grade: setup
+	$(BIN)/dlcourse grade $(SUBMISSIONS) --out grading-out
+
 html: setup
 	DLCOURSE_SCALE=quick $(BIN)/jupyter nbconvert --to html --execute --output-dir build/html notebooks/*.ipynb
+
+bench: setup
+	DLCOURSE_SCALE=quick $(BIN)/python benchmarks/notebook_times.py --repeat 2
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -116,6 +116,11 @@ def test_hidden_cases_differ_from_public_ones_and_stay_hidden(topic):
     pub = importlib.import_module(f"dlcourse.exercise_cases.c{topic}")
     shipped = [p.read_text(encoding="utf-8") for p in (ROOT / "exercises").glob("*.ipynb")]
     shipped += [p.read_text(encoding="utf-8") for p in (ROOT / "dlcourse" / "exercise_cases").glob("*.py")]
+    public_source = set(Path(pub.__file__).read_text(encoding="utf-8").split("\n"))
+    for line in (ROOT / "grading" / f"c{topic}.py").read_text(encoding="utf-8").split("\n"):
+        s = line.strip()
+        if len(s) >= 30 and line not in public_source and not s.startswith(("#", "from ", "import ", '"""')):
+            assert not any(s in text for text in shipped), f"a line of grading/c{topic}.py is shipped: {s!r}"
     for qid, hidden in _hidden_cases(topic).items():
         public_keys = {_args_key(c) for c in module_cases(pub, qid)}
         for case in hidden:

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import weakref
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -124,6 +125,8 @@ class ForkServer:
         self.python = python or sys.executable
         self.proc: subprocess.Popen | None = None
         self.home = tempfile.mkdtemp(prefix="dlcourse-zygote-")
+        # removed by close(), or at the latest when the grader exits (e.g. interrupted)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.home, True)
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
@@ -161,7 +164,7 @@ class ForkServer:
                 except OSError:
                     pass
             self.proc = None
-        shutil.rmtree(self.home, ignore_errors=True)
+        self._cleanup()
 
     def __enter__(self) -> ForkServer:
         return self

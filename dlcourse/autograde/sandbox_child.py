@@ -133,10 +133,13 @@ def _install_sandbox(workdir: str, limits: dict) -> None:
     mb = 1024 * 1024
     cpu = max(1, int(round(float(limits["cpu_s"]))))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU, then SIGKILL
-    with open("/proc/self/statm") as fh:  # current virtual size: the limit comes on top of it
-        vm_now = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    cap = vm_now + int(limits["memory_mb"]) * mb
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    try:  # Linux: the current virtual size, the limit comes on top of it
+        with open("/proc/self/statm") as fh:
+            vm_now = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        cap = vm_now + int(limits["memory_mb"]) * mb
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    except (OSError, ValueError):  # elsewhere (macOS) the address-space limit is not enforced
+        pass
     fsize = int(limits["file_mb"]) * mb
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     try:
