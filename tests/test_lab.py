@@ -5,68 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-TOKEN = uuid.uuid4().hex
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, headers={"Authorization": f"token {TOKEN}"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return resp.status, resp.read()
+from _lab_server import MAKEFILE_LAB, ROOT, TOKEN, LabDidNotStart, lab_server
+from _lab_server import get as _get
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    jupyter = Path(sys.executable).with_name("jupyter")
-    if not jupyter.exists():
-        jupyter = Path(shutil.which("jupyter") or "jupyter")
-    port = _free_port()
-    home = tmp_path_factory.mktemp("home")
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config")}
-    # The same invocation as the Makefile's `lab` target, plus a fixed port and token.
-    cmd = [str(jupyter), "lab", f"--ServerApp.root_dir={ROOT}", "--LabApp.default_url=/lab/tree/notebooks",
-           "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if _get(base + "/api/status")[0] == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail("JupyterLab did not start:\n" + proc.stdout.read().decode(errors="replace")[-3000:])
-        time.sleep(0.5)
-    yield base
-    os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with lab_server(tmp_path_factory.mktemp("home")) as base:
+            yield base
+    except LabDidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 def test_lab_page_is_served(lab):
@@ -82,7 +35,7 @@ def test_lab_lists_the_course_notebooks(lab):
 
 def test_makefile_lab_target_matches_this_invocation():
     makefile = (ROOT / "Makefile").read_text()
-    assert "jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks" in makefile
+    assert MAKEFILE_LAB in makefile
 
 
 def test_lab_kernel_imports_dlcourse(lab):
