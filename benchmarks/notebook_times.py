@@ -47,7 +47,7 @@ def main() -> int:
         results = [run(path) for _ in range(args.repeat)]
         same = all(r[1] == results[0][1] for r in results)
         if not same:
-            diffs += [(path.name, a, b) for r in results[1:] for a, b in zip(results[0][1], r[1]) if a != b]
+            diffs += [(path.name, a, b) for r in results[1:] for a, b in zip(results[0][1], r[1], strict=True) if a != b]
         ok &= same
         times = " ".join(f"{t:10.1f}" for t, _ in results)
         print(f"{path.name:40s} {args.scale:6s} {times}  {'yes' if same else 'NO'}", flush=True)
