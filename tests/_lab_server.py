@@ -46,11 +46,12 @@ def _jupyter() -> str:
 
 
 @contextmanager
-def lab_server(home: Path, startup_timeout: float = 60.0) -> Iterator[str]:
+def lab_server(home: Path, extra_args: tuple[str, ...] = (), startup_timeout: float = 60.0) -> Iterator[str]:
     """Run ``jupyter lab`` as `make lab` does; yield its base URL; stop the whole process group.
 
-    ``home`` is a scratch directory for Jupyter's runtime and config, so the test neither reads
-    nor writes the user's settings.
+    ``home`` is a scratch directory for Jupyter's runtime and config (user settings live in
+    ``home/config/lab/user-settings``), so the test neither reads nor writes the user's settings;
+    ``extra_args`` are appended to the command line.
     """
     port = free_port()
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config")}
@@ -62,6 +63,7 @@ def lab_server(home: Path, startup_timeout: float = 60.0) -> Iterator[str]:
            "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
+    cmd.extend(extra_args)
     # The log goes to a file, not a pipe: an undrained pipe fills up and blocks the server.
     log_path = home / "jupyter-lab.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed in the finally below

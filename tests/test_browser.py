@@ -1,0 +1,209 @@
+"""`make lab` in a real browser: a newcomer who opens the URL the server prints gets JupyterLab
+with the course notebooks, a working kernel, and ipywidgets explorers that render and respond.
+
+Drives the system Chromium through Playwright (``pip install playwright``; never
+``playwright install``: no browser is downloaded).  Skipped only when Chromium itself is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+from _lab_server import ROOT, TOKEN, LabDidNotStart, lab_server
+
+KERNEL_TIMEOUT_MS = 120_000  # 2 shared cores: starting a kernel and importing matplotlib can be slow
+UI_TIMEOUT_MS = 60_000
+PNG = re.compile(r"^data:image/png;base64,")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    # Without these Chromium phones home at start-up, which a closed network refuses.
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+NOTEBOOKS = ROOT / "notebooks"
+# A newcomer's settings differ in two ways only: no autosave (the test types into notebook 01 and
+# must never write it back) and no "fetch Jupyter news?" pop-up over the page.
+USER_SETTINGS = {
+    "docmanager-extension/plugin": {"autosave": False},
+    "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def _chromium() -> str | None:
+    """$DLCOURSE_CHROMIUM, else /usr/bin/chromium, else `chromium` on PATH; None if none exists."""
+    explicit = os.environ.get("DLCOURSE_CHROMIUM")
+    if explicit:
+        if not Path(explicit).is_file():
+            pytest.fail(f"DLCOURSE_CHROMIUM={explicit!r} is not a file")
+        return explicit
+    if Path("/usr/bin/chromium").is_file():
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+def _title(notebook: Path) -> str:
+    """The notebook's title: the first line of its first cell, without the leading '# '."""
+    first = nbformat.read(notebook, as_version=4).cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), notebook
+    return first.source.splitlines()[0][2:].strip()
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    path = _chromium()
+    if path is None:
+        pytest.skip("Chromium not found (/usr/bin/chromium, `chromium` on PATH or $DLCOURSE_CHROMIUM); "
+                    "install it with `apt-get install chromium` to run the browser test")
+    return path
+
+
+@pytest.fixture(scope="module")
+def lab(chromium_path, tmp_path_factory):
+    home = tmp_path_factory.mktemp("lab-home")
+    for name, values in USER_SETTINGS.items():
+        target = home / "config" / "lab" / "user-settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+    # Checkpoints go to the scratch home, not notebooks/.ipynb_checkpoints in the repository.
+    try:
+        with lab_server(home, extra_args=(f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}",)) as base:
+            yield base
+    except LabDidNotStart as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    page.errors = []  # uncaught JavaScript exceptions: none are expected
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _wait_for_idle_kernel(page) -> None:
+    """The open notebook's kernel has started and is idle (toolbar indicator and status bar)."""
+    from playwright.sync_api import expect
+
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel.locator(".jp-Notebook-ExecutionIndicator")).to_have_attribute(
+        "data-status", "idle", timeout=KERNEL_TIMEOUT_MS)
+    expect(page.locator(".jp-StatusBar-Widget").filter(has_text="Python 3")).to_contain_text(
+        "Idle", timeout=KERNEL_TIMEOUT_MS)
+
+
+def _assert_no_kernel_error(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator(".jp-Dialog")).to_have_count(0)  # e.g. "Kernel Restarting" / "Kernel died"
+    expect(page.locator('[data-mime-type="application/vnd.jupyter.error"]')).to_have_count(0)
+    expect(page.get_by_text("Error displaying widget")).to_have_count(0)
+    expect(page.get_by_text("Error rendering view")).to_have_count(0)
+    status = page.locator(".jp-StatusBar-Widget").filter(has_text="Python 3").inner_text()
+    assert "Dead" not in status and "Unknown" not in status, status
+    assert page.errors == []
+
+
+def test_default_url_lists_the_notebooks_and_opens_one(lab, page):
+    from playwright.sync_api import expect
+
+    # What `make lab` opens: the server root, which redirects to the default URL /lab/tree/notebooks.
+    page.goto(f"{lab}/?token={TOKEN}")
+    expect(page).to_have_url(f"{lab}/lab/tree/notebooks", timeout=UI_TIMEOUT_MS)
+    listing = page.locator(".jp-FileBrowser .jp-DirListing-content .jp-DirListing-itemText")
+    expect(listing.filter(has_text="02_backprop.ipynb")).to_be_visible()
+    on_disk = {p.name for p in NOTEBOOKS.glob("*.ipynb")}
+    shown = set(listing.all_inner_texts())
+    assert {"01_perceptron_limits.ipynb", "02_backprop.ipynb"} <= on_disk <= shown, (on_disk, shown)
+
+    listing.filter(has_text="02_backprop.ipynb").dblclick()
+    current_tab = page.get_by_role("main").locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+    expect(current_tab).to_have_text("02_backprop.ipynb")
+    title = page.locator(".jp-NotebookPanel:visible .jp-MarkdownOutput h1").first
+    expect(title).to_contain_text(_title(NOTEBOOKS / "02_backprop.ipynb"))
+    _wait_for_idle_kernel(page)
+    _assert_no_kernel_error(page)
+
+
+def test_explorer_renders_and_responds_in_notebook_01(lab, page):
+    from playwright.sync_api import expect
+
+    notebook = NOTEBOOKS / "01_perceptron_limits.ipynb"
+    page.goto(f"{lab}/lab/tree/notebooks/{notebook.name}?token={TOKEN}")
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel.locator(".jp-MarkdownOutput h1").first).to_contain_text(_title(notebook))
+    _wait_for_idle_kernel(page)
+
+    # Insert one cell below the title and run it (not the whole notebook: fast and focused).
+    marker = f"e2e-{uuid.uuid4().hex[:8]}"
+    code = f"from dlcourse import widgets; w = widgets.activation_explorer(); w  # {marker}"
+    panel.locator(".jp-Cell").first.click()
+    page.keyboard.press("Escape")  # command mode
+    page.keyboard.press("b")  # insert a cell below
+    page.keyboard.press("Enter")  # edit mode
+    page.keyboard.insert_text(code)
+    cell = panel.locator(".jp-CodeCell").filter(has_text=marker)
+    expect(cell.locator(".cm-content")).to_have_text(code)
+    prompt = cell.locator(".jp-InputPrompt")
+    # Shift+Enter can land before the session has wired the kernel to the notebook; then it is
+    # a no-op that leaves "[ ]:".  Run again until the cell is queued or has run.
+    for _attempt in range(10):
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            expect(prompt).not_to_have_text("[ ]:", timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    expect(prompt).to_have_text(re.compile(r"^\[\d+\]:$"), timeout=KERNEL_TIMEOUT_MS)  # "[*]:" until it ran
+
+    # The explorer: a dropdown, a z slider at 0.00, and the matplotlib figure as an inline PNG.
+    output = cell.locator(".jp-OutputArea-output")
+    expect(output.locator(".widget-interact .widget-dropdown select")).to_have_value("sigmoid",
+                                                                                      timeout=KERNEL_TIMEOUT_MS)
+    slider = output.locator(".widget-slider")
+    expect(slider).to_be_visible()
+    readout = slider.locator(".widget-readout")
+    expect(readout).to_have_text("0.00")
+    image = output.locator(".widget-output img")
+    expect(image).to_have_attribute("src", PNG, timeout=KERNEL_TIMEOUT_MS)
+    expect(image).to_have_count(1)
+    assert image.evaluate("img => img.naturalWidth") > 100
+    before = image.get_attribute("src")
+
+    # One keyboard step on the slider: z goes 0 -> 0.5 (step 0.5) and the figure is redrawn.
+    slider.locator(".noUi-handle").focus()
+    page.keyboard.press("ArrowRight")
+    expect(readout).to_have_text("0.50")
+    expect(image).not_to_have_attribute("src", before, timeout=KERNEL_TIMEOUT_MS)
+    expect(image).to_have_count(1)
+    expect(image).to_have_attribute("src", PNG)
+    _wait_for_idle_kernel(page)
+    _assert_no_kernel_error(page)
+    # Autosave is off and nothing was saved: the cell typed here never reached the file.
+    assert marker not in notebook.read_text()
