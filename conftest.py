@@ -1,4 +1,4 @@
-"""Shared test set-up: quick scale for everything pytest starts (kernels inherit the env)."""
+"""Set-up shared by every test and by the kernels nbval starts for notebooks (they inherit os.environ)."""
 
 import os
 

@@ -1,9 +1,13 @@
-"""Shared test set-up: quick scale for everything pytest starts (kernels inherit the env)."""
+"""Fixtures for the unit tests (the environment for every test and kernel is set in ../conftest.py)."""
 
-import os
+import sys
 
-os.environ.setdefault("DLCOURSE_SCALE", "quick")
-os.environ.setdefault("MPLBACKEND", "Agg")
-# Keep BLAS to one thread per worker: the machine has 2 cores and pytest-xdist uses both.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every matplotlib figure a test opened (plots and explorer callbacks draw into new ones)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from dlcourse import activations, mlp, plots  # noqa: E402
-from dlcourse.autodiff import Value  # noqa: E402
-from dlcourse.perceptron import PerceptronHistory  # noqa: E402
-from dlcourse.train import History  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from dlcourse import activations, mlp, plots
+from dlcourse.autodiff import Value
+from dlcourse.perceptron import PerceptronHistory
+from dlcourse.train import History
 
 
 def test_decision_grid_evaluates_predict_fn_on_the_grid():

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from dlcourse import activations, mlp, widgets  # noqa: E402
-from dlcourse.data import xor  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from dlcourse import activations, mlp, widgets
+from dlcourse.data import xor
 
 
 def test_xor_mlp_update_solves_xor_and_matches_the_equations():

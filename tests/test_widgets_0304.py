@@ -1,20 +1,11 @@
 """Notebooks 03-04: the explorers' callbacks and the figures they draw."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from dlcourse import experiments, plots, surfaces, widgets  # noqa: E402
-from dlcourse.optim import SGD  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from dlcourse import experiments, plots, surfaces, widgets
+from dlcourse.optim import SGD
 
 
 def test_init_histograms_update_matches_layer_statistics_and_draws_each_layer():

@@ -1,16 +1,12 @@
 """Callbacks of the notebook 05/06 explorers, checked against independent computations."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import Ridge
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from sklearn.linear_model import Ridge  # noqa: E402
-
-from dlcourse import rbf, widgets  # noqa: E402
+from dlcourse import rbf, widgets
 
 
 def test_rbf_update_l2_matches_ridge_and_reports_errors():
