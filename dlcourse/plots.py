@@ -16,6 +16,17 @@ def _axes(ax=None, figsize=(5, 4)):
     return ax
 
 
+def _finish(ax, xlabel: str, ylabel: str, title: str | None = None, legend: dict | None = None):
+    """Label both axes, add a legend (``legend`` holds its keyword arguments) and the title; return ax."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend is not None:
+        ax.legend(**legend)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 # ---------------------------------------------------------------------------------------------
 # Shared: loss curves, decision boundaries (notebooks 01-02 section owner adds below)
 # ---------------------------------------------------------------------------------------------
@@ -153,12 +164,7 @@ def plot_pass_costs(histories, ax=None, *, backward_cost: float = 2.0, target: f
     if logx:
         ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(f"cost (forward passes; a backward pass counts {backward_cost:g})")
-    ax.set_ylabel("training loss")
-    ax.legend()
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, f"cost (forward passes; a backward pass counts {backward_cost:g})", "training loss", title, legend={})
 
 
 def plot_activation(name: str, ax=None, *, z=None, mark: float | None = None):
@@ -271,12 +277,7 @@ def plot_layer_variances(variances, ax=None, *, logy: bool = True, ylabel: str =
         ax.axhline(reference, color="k", lw=0.8, ls="--")
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel("layer")
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "layer", ylabel, title, legend=dict(fontsize=8))
 
 
 def plot_trajectories(surface, paths, ax=None, *, levels: int = 30, log_levels: bool = True,
@@ -321,12 +322,7 @@ def plot_schedules(schedules, ax=None, *, logy: bool = False, xlabel: str = "epo
         ax.plot(np.asarray(lrs, dtype=float), label=label, lw=1.4)
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("learning rate")
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel, "learning rate", title, legend=dict(fontsize=8))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,12 +344,7 @@ def plot_rbf_fits(x, y, grid, fits, ax=None, *, truth=None, ylim=(-2.0, 2.0), ti
     ax.scatter(np.asarray(x).reshape(-1), np.asarray(y).reshape(-1), c="k", s=18, zorder=3, label="training samples")
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "x", "y", title, legend=dict(fontsize=8))
 
 
 def plot_weight_stems(weights, ax=None, *, title: str | None = None):
@@ -368,12 +359,7 @@ def plot_weight_stems(weights, ax=None, *, title: str | None = None):
         ax.scatter(idx[~zero], w[~zero], s=12, color=color)
         ax.scatter(idx[zero], w[zero], s=18, facecolors="none", edgecolors=color)
     ax.axhline(0, color="k", lw=0.5)
-    ax.set_xlabel("kernel index j")
-    ax.set_ylabel("$w_j$")
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "kernel index j", "$w_j$", title, legend=dict(fontsize=8))
 
 
 def plot_early_stopping(history, ax=None, *, best_epoch: int | None = None, title: str | None = None):
@@ -385,12 +371,7 @@ def plot_early_stopping(history, ax=None, *, best_epoch: int | None = None, titl
     if best is not None:
         ax.axvline(best, color="k", ls=":", lw=1)
         ax.scatter([best], [history.val_loss[best]], color="k", zorder=3, label=f"best epoch {best}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "epoch", "loss", title, legend=dict(fontsize=8))
 
 
 def plot_digit_grid(images, titles=None, *, ncols: int = 8, image_shape=(8, 8), size: float = 1.1):
@@ -416,12 +397,7 @@ def plot_confidence(confidences, ax=None, *, bins: int = 20, title: str | None =
     for label, c in confidences.items():
         c = np.asarray(c, dtype=float).reshape(-1)
         ax.hist(c, bins=edges, alpha=0.5, label=f"{label} (mean {c.mean():.2f})")
-    ax.set_xlabel("max softmax probability")
-    ax.set_ylabel("validation samples")
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "max softmax probability", "validation samples", title, legend=dict(fontsize=8))
 
 
 def plot_percentiles(steps, values, ax=None, *, q=(15, 50, 85), title: str | None = None, xlabel: str = "training step"):
@@ -430,12 +406,7 @@ def plot_percentiles(steps, values, ax=None, *, q=(15, 50, 85), title: str | Non
     values = np.asarray(values, dtype=float)
     for k, qk in enumerate(q):
         ax.plot(steps, values[:, k], label=f"{qk:g}th percentile")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("input of a sigmoid")
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel, "input of a sigmoid", title, legend=dict(fontsize=8))
 
 
 def plot_accuracy_to_target(curves, target: float, ax=None, *, title: str | None = None):
@@ -465,9 +436,4 @@ def plot_running_averages(trajectories, target=None, ax=None, *, title: str | No
         ax.plot(np.arange(len(traj)), np.asarray(traj, dtype=float), label=str(label))
     if target is not None:
         ax.axhline(target, color="k", ls="--", lw=1, label="population value")
-    ax.set_xlabel("training step")
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "training step", ylabel, title, legend=dict(fontsize=8))
