@@ -41,6 +41,7 @@ html: setup
 	DLCOURSE_SCALE=quick $(BIN)/jupyter nbconvert --to html --execute --output-dir build/html notebooks/*.ipynb
 
 bench: setup
+	$(BIN)/python benchmarks/import_time.py
 	DLCOURSE_SCALE=quick $(BIN)/python benchmarks/notebook_times.py --repeat 2
 
 clean:

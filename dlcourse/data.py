@@ -18,10 +18,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dlcourse.validation import as_float_array, as_rng, check_positive
+from dlcourse.validation import as_float_array, as_rng, check_count, check_positive
 
 __all__ = [
-    "xor", "spirals", "moons", "linear_regression", "digits", "load_idx",
+    "xor", "spirals", "moons", "two_blobs", "linear_regression", "digits", "load_idx",
     "train_val_test_split", "batches",
     "NotFittedError", "Standardizer", "MinMaxScaler", "ZCAWhitener",
 ]
@@ -39,26 +39,20 @@ def xor() -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _check_count(n, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return int(n)
-
-
 def spirals(n: int = 100, classes: int = 3, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms (CS231n): ``n`` points *per class*, so X is (n·classes, 2).
 
     Arm k has radius r = linspace(0, 1, n) and angle t = linspace(4k, 4(k+1), n) + noise·ε,
     ε ~ N(0, 1); the point is (r sin t, r cos t) and its label is k.  Rows are ordered by class.
     """
-    n, classes = _check_count(n), _check_count(classes, "classes")
+    n, classes = check_count(n, "n"), check_count(classes, "classes")
     check_positive(noise, "noise", allow_zero=True)
     rng = np.random.default_rng(seed)
     X = np.empty((n * classes, 2))
     y = np.empty(n * classes, dtype=np.int64)
+    r = np.linspace(0.0, 1.0, n)  # the same radii on every arm
     for k in range(classes):
         rows = slice(n * k, n * (k + 1))
-        r = np.linspace(0.0, 1.0, n)
         t = np.linspace(4.0 * k, 4.0 * (k + 1), n) + noise * rng.standard_normal(n)
         X[rows] = np.column_stack([r * np.sin(t), r * np.cos(t)])
         y[rows] = k
@@ -72,7 +66,7 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, 
     then Gaussian noise of standard deviation ``noise`` on both coordinates.  With noise = 0
     this is scikit-learn's ``make_moons(n, shuffle=False)``.  Rows are ordered by class.
     """
-    n = _check_count(n)
+    n = check_count(n, "n")
     check_positive(noise, "noise", allow_zero=True)
     n0 = n // 2
     n1 = n - n0
@@ -88,6 +82,19 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, 
     return X, y
 
 
+def two_blobs(n: int = 50, gap: float = 3.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit-variance Gaussian clouds in 2-D, ``n`` points each: X (2n, 2), y (2n,) int64.
+
+    Class 1 ~ N((gap/2, gap/2), I) comes first, then class 0 ~ N((−gap/2, −gap/2), I): the means
+    are ``gap``·√2 apart, so a large gap is (almost surely) linearly separable and a small one is not.
+    """
+    n = check_count(n, "n")
+    check_positive(gap, "gap", allow_zero=True)
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(0.0, 1.0, (n, 2)) + gap / 2, rng.normal(0.0, 1.0, (n, 2)) - gap / 2])
+    return X, np.repeat(np.array([1, 0], dtype=np.int64), n)
+
+
 def linear_regression(n: int = 30, slope: float = 3.0, intercept: float = 2.0, noise: float = 0.1,
                       seed: int = 0, x_range: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
     """Deck 003's regression problem: y = slope·x + intercept + U(−noise, noise).
@@ -95,7 +102,7 @@ def linear_regression(n: int = 30, slope: float = 3.0, intercept: float = 2.0, n
     x ~ U(x_range) (the deck does not state its range; [0, 1] by default).  Returns X (n, 1)
     and y (n, 1), float64.
     """
-    n = _check_count(n)
+    n = check_count(n, "n")
     check_positive(noise, "noise", allow_zero=True)
     lo, hi = (float(v) for v in x_range)
     if not hi > lo:
@@ -236,12 +243,11 @@ def batches(X, y=None, batch_size: int = 32, shuffle: bool = True,
     X = np.asarray(X)
     if y is not None:
         X, y = _check_xy(X, y)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = check_count(batch_size, "batch_size")
     n = X.shape[0]
     order = as_rng(rng).permutation(n) if shuffle else np.arange(n)
-    for start in range(0, n, int(batch_size)):
-        idx = order[start:start + int(batch_size)]
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
         yield X[idx], (None if y is None else y[idx])
 
 

@@ -6,14 +6,18 @@ version of Ioffe & Szegedy's 2015 figure 1).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from dlcourse import nn
 from dlcourse.validation import as_float_array, as_rng
 
-_ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+# name → module class; "linear" (None) adds no activation layer (a deep linear network).
+ACTIVATIONS: dict[str, Callable[[], nn.Module] | None] = {
+    "linear": None, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "lecun_tanh": nn.LeCunTanh,
+    "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
+}
 
 
 def build_mlp(
@@ -33,6 +37,7 @@ def build_mlp(
     between the affine map and the non-linearity, g(BN(Wx)), as in deck 003 and Ioffe & Szegedy
     (2015), and then the Linear layer has no bias (β plays its role).  ``input_noise`` adds a
     :class:`~dlcourse.regularization.GaussianNoise` and ``input_dropout`` a Dropout on the input.
+    ``activation`` names an entry of ``ACTIVATIONS`` ("linear": no activation layer).
     All randomness (weights, masks, noise) comes from ``rng``.
     """
     from dlcourse.regularization import GaussianNoise
@@ -40,8 +45,8 @@ def build_mlp(
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes must list at least two positive layer widths, got {sizes}")
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     rng = as_rng(rng)
     layers: list[nn.Module] = []
     if input_noise > 0:
@@ -55,7 +60,8 @@ def build_mlp(
             break
         if batchnorm:
             layers.append(nn.BatchNorm1d(d_out))
-        layers.append(_ACTIVATIONS[activation]())
+        if ACTIVATIONS[activation] is not None:
+            layers.append(ACTIVATIONS[activation]())
         if dropout > 0:
             layers.append(nn.Dropout(dropout, rng=rng))
     return nn.Sequential(*layers)

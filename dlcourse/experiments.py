@@ -12,39 +12,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dlcourse import data, losses, nn
+from dlcourse.deepnets import ACTIVATIONS, build_mlp
 from dlcourse.validation import as_float_array, as_rng, check_positive
 
 # ---------------------------------------------------------------------------------------------
 # Notebooks 03-04: initialization, optimizers
 # ---------------------------------------------------------------------------------------------
 
-ACTIVATIONS: dict[str, Callable[[], nn.Module] | None] = {
-    "linear": None, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "lecun_tanh": nn.LeCunTanh,
-    "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
-}
-
-
-def _activation(name: str) -> nn.Module | None:
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
-    make = ACTIVATIONS[name]
-    return None if make is None else make()
-
-
 def mlp(widths: Sequence[int], activation: str = "relu", init="he_normal", rng=None,
         last_activation: bool = True) -> nn.Sequential:
-    """Linear(w₀, w₁), act, Linear(w₁, w₂), act, ...; ``last_activation=False`` ends on a Linear."""
-    widths = [int(w) for w in widths]
-    if len(widths) < 2 or min(widths) < 1:
-        raise ValueError(f"widths must list at least 2 positive layer sizes, got {widths}")
-    rng = as_rng(rng)
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-        layers.append(nn.Linear(n_in, n_out, init=init, rng=rng))
-        act = _activation(activation)
-        if act is not None and (last_activation or i < len(widths) - 2):
-            layers.append(act)
-    return nn.Sequential(*layers)
+    """Linear(w₀, w₁), act, Linear(w₁, w₂), act, ...; ``last_activation=False`` ends on a Linear.
+
+    :func:`dlcourse.deepnets.build_mlp` without its options, plus the optional last activation.
+    """
+    model = build_mlp(widths, activation, init=init, rng=rng)
+    make = ACTIVATIONS[activation]
+    return nn.Sequential(*model, make()) if last_activation and make is not None else model
 
 
 @dataclass
@@ -122,18 +105,16 @@ def train_xor(init, seed: int, epochs: int = 1000, lr: float = 0.1, momentum: fl
     misclassified after ``epochs`` full-batch steps.
     """
     from dlcourse.optim import SGD
+    from dlcourse.train import fit
 
     X, y = data.xor()
     Y = y.reshape(-1, 1).astype(float)
     model = mlp([2, int(hidden), 1], activation, init, rng=np.random.default_rng(seed), last_activation=False)
     opt = SGD(model.parameters(), lr=lr, momentum=momentum)
-    curve = np.empty(int(epochs))
-    for epoch in range(int(epochs)):
-        opt.zero_grad()
-        logits = model(X)
-        curve[epoch], dlogits = losses.bce_with_logits(logits, Y)
-        model.backward(dlogits)
-        opt.step()
+    # one full batch per epoch: train_loss[k] is the loss before the k-th step
+    history = fit(model, losses.bce_with_logits, opt, (X, Y), epochs=int(epochs), batch_size=None,
+                  shuffle=False, metric=None, progress=False)
+    curve = np.array(history.train_loss)
     logits = model(X)
     failed = bool(np.any((logits > 0) != (Y > 0.5)))  # σ(z) > ½ ⇔ z > 0
     return XorRun(int(seed), failed, curve, model)
@@ -241,11 +222,9 @@ def linreg_gd(x, y, theta0=(10.0, 5.0), lr: float = 0.005, batch_size: int | Non
     converged = False
     epoch = 0
     for epoch in range(1, int(epochs) + 1):
-        order = rng.permutation(n) if bs < n else np.arange(n)
-        for start in range(0, n, bs):
-            idx = order[start:start + bs]
+        for phi_b, y_b in data.batches(phi, y, bs, shuffle=bs < n, rng=rng):  # a fresh order each epoch
             opt.zero_grad()
-            _, g = linreg_loss_grad(theta.data, phi[idx, 1], y[idx])
+            _, g = linreg_loss_grad(theta.data, phi_b[:, 1], y_b)
             theta.grad = g
             opt.step()
             if not np.all(np.abs(theta.data) < 1e100):  # diverging: stop before the loss overflows

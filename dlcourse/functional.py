@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.validation import as_float_array
+from dlcourse.validation import as_float_array, as_rng, check_positive, check_probability
 
 # ---------------------------------------------------------------------------------------------
 # Linear (affine) layer
@@ -56,8 +56,6 @@ def dropout_forward(x, p: float = 0.5, train: bool = True, rng=None, *, inverted
     2014): ``out = x · m`` at train time and ``out = (1 − p) · x`` at test time.
     Returns ``(out, cache)``; ``cache`` holds the multiplier that :func:`dropout_backward` needs.
     """
-    from dlcourse.validation import as_rng, check_probability
-
     x = as_float_array(x, "x")
     p = check_probability(p, "p (dropout probability)", inclusive_high=True)
     if train and p > 0.0:
@@ -122,8 +120,7 @@ def batchnorm_forward(
         raise ValueError(f"gamma and beta must have shape ({d},) for x of shape {x.shape}, got {gamma.shape} and {beta.shape}")
     if not 0.0 <= float(momentum) <= 1.0:
         raise ValueError(f"momentum must lie in [0, 1], got {momentum}")
-    if not float(eps) > 0.0:
-        raise ValueError(f"eps must be > 0, got {eps}")
+    check_positive(eps, "eps")
     for name, buf in (("running_mean", running_mean), ("running_var", running_var)):
         if buf is not None and (not isinstance(buf, np.ndarray) or buf.shape != (d,)):
             raise ValueError(f"{name} must be an ndarray of shape ({d},), got {getattr(buf, 'shape', type(buf).__name__)}")
@@ -143,13 +140,13 @@ def batchnorm_forward(
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch norm in eval mode needs running_mean and running_var")
-        mu, var = running_mean.copy(), running_var.copy()  # fixed statistics at test time
+        mu, var = running_mean, running_var  # fixed statistics at test time (only read below)
     xc = x - mu  # centred input
     std = np.sqrt(var + eps)  # √(σ² + ε)
     istd = 1.0 / std
     xhat = xc * istd  # x̂ = (x − μ) / √(σ² + ε)
     out = gamma * xhat + beta  # y = γ x̂ + β
-    return out, (x, xc, var, std, istd, xhat, gamma, bool(train))
+    return out, (x, xc, std, istd, xhat, gamma, bool(train))
 
 
 def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -158,7 +155,7 @@ def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     Forward graph (train mode): μ = mean(x) → xc = x − μ → sq = xc² → σ² = mean(sq) →
     s = √(σ² + ε) → r = 1/s → x̂ = xc·r → y = γ x̂ + β.  Returns (dx, dγ, dβ).
     """
-    x, xc, var, std, istd, xhat, gamma, train = cache
+    x, xc, std, istd, xhat, gamma, train = cache
     dout = _check_dout(dout, x)
     n = x.shape[0]
     dbeta = dout.sum(axis=0)  # y = γ x̂ + β:  ∂L/∂β = Σ_i ∂L/∂y_i
@@ -182,7 +179,7 @@ def batchnorm_backward_simplified(dout, cache) -> tuple[np.ndarray, np.ndarray, 
 
     dx = γ / (N √(σ²_B + ε)) · (N·dy − Σ_i dy_i − x̂ · Σ_i dy_i x̂_i).  Returns (dx, dγ, dβ).
     """
-    x, xc, var, std, istd, xhat, gamma, train = cache
+    x, xc, std, istd, xhat, gamma, train = cache
     dout = _check_dout(dout, x)
     n = x.shape[0]
     dbeta = dout.sum(axis=0)  # Σ_i dy_i

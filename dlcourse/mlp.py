@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlcourse import activations, losses
+from dlcourse import activations, init, losses
 from dlcourse.data import batches
 from dlcourse.validation import as_float_array, as_rng, check_finite, check_positive
 
@@ -43,18 +43,18 @@ OUTPUTS = ("sigmoid", "softmax")
 def init_two_layer(n_in: int, n_hidden: int, n_out: int = 1, *, rng=None, std: float | None = None) -> Params:
     """W1 (n_hidden, n_in), b1 (n_hidden,), W2 (n_out, n_hidden), b2 (n_out,): W ~ N(0, std²), b = 0.
 
-    ``std=None`` uses Xavier's 1/fan_in variance (deck 002's ``np.sqrt(1/n)``) per layer.
+    ``std=None`` uses the 1/fan_in variance (deck 002's ``np.sqrt(1/n)``, :func:`dlcourse.init.lecun_normal`)
+    per layer.
     """
     for name, n in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"{name} must be a positive int, got {n!r}")
     rng = as_rng(rng)
-    s1 = np.sqrt(1.0 / n_in) if std is None else check_positive(std, "std")
-    s2 = np.sqrt(1.0 / n_hidden) if std is None else s1
+    draw = init.get("lecun_normal") if std is None else init.get("normal", std=check_positive(std, "std"))
     return {
-        "W1": rng.normal(0.0, s1, size=(n_hidden, n_in)),
+        "W1": draw((n_hidden, n_in), rng=rng),
         "b1": np.zeros(n_hidden),
-        "W2": rng.normal(0.0, s2, size=(n_out, n_hidden)),
+        "W2": draw((n_out, n_hidden), rng=rng),
         "b2": np.zeros(n_out),
     }
 
@@ -184,21 +184,24 @@ def two_layer_backward(cache: tuple, Y: np.ndarray) -> Params:
     return {"dZ2": dZ2, "dW2": dW2, "db2": db2, "dZ1": dZ1, "dW1": dW1, "db1": db1}
 
 
-def two_layer_loss(params: Params, X, y, *, activation: str = "tanh", output: str = "sigmoid") -> float:
-    """Mean cross-entropy of the 2-layer net on (X, y): one forward pass."""
+def _forward_with_targets(params: Params, X, y, activation: str, output: str) -> tuple[tuple, np.ndarray]:
+    """One forward pass, and the target matrix Y (m, n_out) checked against its output."""
     A2, cache = two_layer_forward(params, X, activation=activation, output=output)
     Y = targets(y, A2.shape[1], output)
     if Y.shape[0] != A2.shape[0]:
         raise ValueError(f"X has {A2.shape[0]} samples but y has {Y.shape[0]}")
+    return cache, Y
+
+
+def two_layer_loss(params: Params, X, y, *, activation: str = "tanh", output: str = "sigmoid") -> float:
+    """Mean cross-entropy of the 2-layer net on (X, y): one forward pass."""
+    cache, Y = _forward_with_targets(params, X, y, activation, output)
     return _loss(cache[3], Y, output, axis=1)
 
 
 def two_layer_grads(params: Params, X, y, *, activation: str = "tanh", output: str = "sigmoid") -> tuple[float, Params]:
     """(loss, grads) for the row-major layout; grads keyed ``W1, b1, W2, b2`` like ``params``."""
-    A2, cache = two_layer_forward(params, X, activation=activation, output=output)
-    Y = targets(y, A2.shape[1], output)
-    if Y.shape[0] != A2.shape[0]:
-        raise ValueError(f"X has {A2.shape[0]} samples but y has {Y.shape[0]}")
+    cache, Y = _forward_with_targets(params, X, y, activation, output)
     d = two_layer_backward(cache, Y)
     loss = _loss(cache[3], Y, output, axis=1)
     return loss, {"W1": d["dW1"], "b1": d["db1"], "W2": d["dW2"], "b2": d["db2"]}
@@ -256,6 +259,11 @@ def two_layer_grads_colmajor(params: Params, X, Y, *, activation: str = "tanh", 
 def two_layer_predict(params: Params, X, *, activation: str = "tanh", output: str = "sigmoid") -> np.ndarray:
     """Class labels: 1[A2 > 0.5] for a sigmoid output, argmax_k A2 for softmax."""
     A2, _ = two_layer_forward(params, X, activation=activation, output=output)
+    return _labels_from_output(A2, output)
+
+
+def _labels_from_output(A2: np.ndarray, output: str) -> np.ndarray:
+    """The predicted labels of :func:`two_layer_predict`, from the output A2 (m, n_out)."""
     if output == "sigmoid":
         return (A2[:, 0] > 0.5).astype(int) if A2.shape[1] == 1 else (A2 > 0.5).astype(int)
     return A2.argmax(axis=1)
@@ -315,11 +323,12 @@ def train_two_layer(
             _, grads = two_layer_grads(p, Xb, yb, activation=activation, output=output)
             for k in PARAM_NAMES:
                 p[k] -= lr * grads[k]  # the gradient-descent step of deck 002, per parameter
-        loss = two_layer_loss(p, X, y_arr, activation=activation, output=output)
+        cache, Y = _forward_with_targets(p, X, y_arr, activation, output)  # one pass for the loss and the accuracy
+        loss = _loss(cache[3], Y, output, axis=1)
         if not np.isfinite(loss):
             raise FloatingPointError(f"loss became {loss} at epoch {epoch}: lower the learning rate")
         log.loss.append(loss)
-        log.accuracy.append(float(np.mean(two_layer_predict(p, X, activation=activation, output=output) == labels)))
+        log.accuracy.append(float(np.mean(_labels_from_output(cache[4], output) == labels)))
     return p, log
 
 

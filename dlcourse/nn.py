@@ -14,7 +14,7 @@ import numpy as np
 from dlcourse import activations
 from dlcourse import functional as F
 from dlcourse import init as initializers
-from dlcourse.validation import as_float_array, as_rng
+from dlcourse.validation import as_float_array, as_rng, check_positive, check_probability
 
 
 class Parameter:
@@ -322,8 +322,6 @@ class Dropout(Module):
     1/(1 − p) at train time; identity in eval mode.  ``rng``: Generator or seed for the masks."""
 
     def __init__(self, p: float = 0.5, rng=None) -> None:
-        from dlcourse.validation import check_probability
-
         self.p = check_probability(p, "p (dropout probability)", inclusive_high=True)
         self.rng = as_rng(rng)
         self._cache = None
@@ -358,9 +356,7 @@ class _BatchNorm(Module):
         if momentum is None or not 0.0 <= float(momentum) <= 1.0:
             # torch's momentum=None (a cumulative average) is not implemented
             raise ValueError(f"momentum must be a number in [0, 1], got {momentum}")
-        if not float(eps) > 0.0:
-            raise ValueError(f"eps must be > 0, got {eps}")
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        self.num_features, self.eps, self.momentum = int(num_features), check_positive(eps, "eps"), float(momentum)
         self.gamma = Parameter(np.ones(self.num_features))  # γ: per-feature scale
         self.beta = Parameter(np.zeros(self.num_features))  # β: per-feature shift
         self.running_mean = np.zeros(self.num_features)

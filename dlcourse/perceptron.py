@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlcourse.validation import as_float_array, as_rng, check_positive
+from dlcourse.validation import as_float_array, as_rng, check_count, check_positive
 
 
 @dataclass
@@ -62,9 +62,7 @@ class Perceptron:
 
     def __init__(self, lr: float = 1.0, max_epochs: int = 100, rng=None, shuffle: bool = False) -> None:
         self.lr = check_positive(lr, "lr")
-        if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)) or max_epochs < 1:
-            raise ValueError(f"max_epochs must be a positive integer, got {max_epochs!r}")
-        self.max_epochs = int(max_epochs)
+        self.max_epochs = check_count(max_epochs, "max_epochs")
         self.rng = as_rng(rng)
         self.shuffle = bool(shuffle)
         self.w_: np.ndarray | None = None

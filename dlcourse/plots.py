@@ -71,11 +71,7 @@ def plot_decision_boundary(predict_fn, X, y, ax=None, *, resolution: int = 200, 
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=vmin, vmax=vmax, edgecolors="k", s=25)
     ax.set_xlim(xx.min(), xx.max())
     ax.set_ylim(yy.min(), yy.max())
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "$x_1$", "$x_2$", title)
 
 
 def plot_loss_curves(curves, ax=None, *, x=None, logy: bool = False, xlabel: str = "epoch",
@@ -92,13 +88,7 @@ def plot_loss_curves(curves, ax=None, *, x=None, logy: bool = False, xlabel: str
         ax.plot(xs, values, label=str(label))
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if len(curves) > 1:
-        ax.legend()
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel, ylabel, title, legend={} if len(curves) > 1 else None)
 
 
 def plot_history(history, ax=None, *, keys=None, logy: bool = False, title: str | None = None, **kwargs):
@@ -189,10 +179,7 @@ def plot_activation(name: str, ax=None, *, z=None, mark: float | None = None):
         ax.plot([z0], [f0], "ko")
     ax.axhline(0, color="0.8", lw=0.8)
     ax.axvline(0, color="0.8", lw=0.8)
-    ax.set_xlabel("z")
-    ax.legend(loc="upper left")
-    ax.set_title(name)
-    return ax
+    return _finish(ax, "z", "", name, legend=dict(loc="upper left"))
 
 
 def plot_graph(root, ax=None, *, show_grad: bool = True, title: str | None = None):
@@ -255,13 +242,7 @@ def plot_layer_histograms(layers, ax=None, *, bins: int = 60, title: str | None 
     for i, (v, c) in enumerate(zip(layers, colors, strict=True)):
         label = labels[i] if labels is not None else f"layer {i + 1}"
         ax.hist(v, bins=bins, range=range, histtype="step", color=c, label=label, density=True)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("density")
-    if len(layers) <= 12:
-        ax.legend(fontsize=7, ncol=2)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel, "density", title, legend=dict(fontsize=7, ncol=2) if len(layers) <= 12 else None)
 
 
 def plot_layer_variances(variances, ax=None, *, logy: bool = True, ylabel: str = "variance",
@@ -307,12 +288,8 @@ def plot_trajectories(surface, paths, ax=None, *, levels: int = 30, log_levels: 
         ax.plot(*surface.minimum, marker="*", color="gold", mec="k", ms=12, ls="none")
     ax.set_xlim(*surface.xlim)
     ax.set_ylim(*surface.ylim)
-    ax.set_xlabel(surface.xlabel)
-    ax.set_ylabel(surface.ylabel)
-    if paths:
-        ax.legend(fontsize=8, loc="best")
-    ax.set_title(title or surface.name)
-    return ax
+    return _finish(ax, surface.xlabel, surface.ylabel, title or surface.name,
+                   legend=dict(fontsize=8, loc="best") if paths else None)
 
 
 def plot_schedules(schedules, ax=None, *, logy: bool = False, xlabel: str = "epoch", title: str | None = None):
@@ -411,22 +388,18 @@ def plot_percentiles(steps, values, ax=None, *, q=(15, 50, 85), title: str | Non
 
 def plot_accuracy_to_target(curves, target: float, ax=None, *, title: str | None = None):
     """Validation accuracy per epoch for each labelled run, the target line, and the first epoch reaching it."""
+    from dlcourse.deepnets import first_epoch_reaching
+
     ax = _axes(ax, figsize=(6, 4))
     for label, acc in curves.items():
         acc = np.asarray(acc, dtype=float)
-        epochs = np.arange(1, acc.size + 1)
-        (line,) = ax.plot(epochs, acc, label=str(label))
-        hits = np.flatnonzero(acc >= target)
-        if hits.size:
-            ax.scatter([epochs[hits[0]]], [acc[hits[0]]], color=line.get_color(), zorder=3)
+        (line,) = ax.plot(np.arange(1, acc.size + 1), acc, label=str(label))
+        first = first_epoch_reaching(acc, target)  # 1-based epoch, or None
+        if first is not None:
+            ax.scatter([first], [acc[first - 1]], color=line.get_color(), zorder=3)
     ax.axhline(target, color="k", ls=":", lw=1, label=f"target {target:.0%}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "epoch", "validation accuracy", title, legend=dict(fontsize=8))
 
 
 def plot_running_averages(trajectories, target=None, ax=None, *, title: str | None = None, ylabel: str = "running mean"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.regularization import soft_threshold
+from dlcourse.regularization import elastic_net_penalty, soft_threshold
 from dlcourse.validation import as_float_array, as_rng, check_positive
 
 
@@ -73,8 +73,12 @@ class RBFNetwork:
     def loss(self, X, y, alpha: float = 0.0, l1: float = 0.0) -> float:
         """J(w) = ‖y − Φw‖² + (α/2)‖w̃‖² + l1‖w̃‖₁."""
         phi, y = self._targets(X, y)
-        w = self.kernel_weights
-        return float(np.sum((y - phi @ self.weights) ** 2) + 0.5 * alpha * w @ w + l1 * np.abs(w).sum())
+        return self._objective(phi, y, self.weights, alpha, l1)
+
+    def _objective(self, phi: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float, l1: float) -> float:
+        """J(w) on features Φ computed once (the elastic-net penalty skips the bias weight w_0)."""
+        penalty, _ = elastic_net_penalty(w[1:] if self.bias else w, l1, alpha)  # l1‖w̃‖₁ + (α/2)‖w̃‖²
+        return float(np.sum((y - phi @ w) ** 2)) + penalty
 
     def fit(self, X, y, alpha: float = 0.0) -> RBFNetwork:
         """Closed-form minimiser of J with l1 = 0 (ridge / Tikhonov).
@@ -114,8 +118,9 @@ class RBFNetwork:
             grad = 2.0 * phi.T @ (phi @ w - y) + alpha * pen * w  # ∇ of the smooth part
             w = w - lr * grad
             w = np.where(pen > 0, soft_threshold(w, lr * l1), w)  # prox of ε l1‖w̃‖₁
+            history.append(self._objective(phi, y, w, alpha, l1))  # Φ is fixed: not recomputed per step
+        if history:
             self.weights = w
-            history.append(self.loss(X, y, alpha, l1))
         return history
 
 

@@ -9,7 +9,6 @@ doubled.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
 import numpy as np
@@ -162,7 +161,7 @@ class EarlyStopping:
         if self.is_improvement(value):
             self.best_value, self.best_epoch, self.num_bad_epochs = value, self.epoch, 0
             if model is not None:
-                self.best_state = copy.deepcopy(model.state_dict())
+                self.best_state = model.state_dict()  # already a copy of every array
         else:
             self.num_bad_epochs += 1
         self.stopped = self.num_bad_epochs >= self.patience

@@ -129,12 +129,14 @@ def cliff(height: float = 4.0, steepness: float = 40.0, position: float = 1.0) -
 
 def linreg_surface(x, y, xlim=(-1.0, 11.0), ylim=(-1.0, 7.0)) -> Surface:
     """The loss L(θ₀, θ₁) = mean((θ₀ + θ₁ x − y)²) of deck 003's regression, as a surface in θ."""
+    from dlcourse.experiments import linreg_features
+
     x = as_float_array(x, "x").reshape(-1)
     y = as_float_array(y, "y").reshape(-1)
     if x.shape != y.shape:
         raise ValueError(f"x and y must hold the same number of samples, got {x.shape} and {y.shape}")
     # expand to a quadratic in θ once: L = θᵀ A θ − 2 bᵀθ + c, with A = mean(ΦᵀΦ) — cheap on grids
-    phi = np.column_stack([np.ones_like(x), x])
+    phi = linreg_features(x)  # Φ = [1, x]
     A, b, c = phi.T @ phi / x.size, phi.T @ y / x.size, float(y @ y / x.size)
 
     def f(t0, t1):

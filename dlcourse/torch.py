@@ -99,17 +99,16 @@ def _convert(module, torch, dtype, device):
         return tnn.ELU(module.alpha)
     if isinstance(module, nn.LeCunTanh):
         return _lecun_tanh_module()()
-    if hasattr(nn, "Dropout") and isinstance(module, nn.Dropout):
+    if isinstance(module, nn.Dropout):
         return tnn.Dropout(module.p)  # same distribution; the random masks differ
-    for name in ("BatchNorm1d", "BatchNorm2d"):
-        if hasattr(nn, name) and isinstance(module, getattr(nn, name)):
-            t = getattr(tnn, name)(module.num_features, eps=module.eps, momentum=module.momentum,
-                                   dtype=dtype, device=device)
-            _copy_(t.weight, module.gamma.data)
-            _copy_(t.bias, module.beta.data)
-            _copy_(t.running_mean, module.running_mean)
-            _copy_(t.running_var, module.running_var)
-            return t
+    if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        cls = tnn.BatchNorm1d if isinstance(module, nn.BatchNorm1d) else tnn.BatchNorm2d
+        t = cls(module.num_features, eps=module.eps, momentum=module.momentum, dtype=dtype, device=device)
+        _copy_(t.weight, module.gamma.data)
+        _copy_(t.bias, module.beta.data)
+        _copy_(t.running_mean, module.running_mean)
+        _copy_(t.running_var, module.running_var)
+        return t
     raise TypeError(
         f"to_torch_module cannot convert {type(module).__name__}; supported: Sequential, Linear, ReLU, "
         "Sigmoid, Tanh, LeakyReLU, ELU, LeCunTanh, Dropout, BatchNorm1d, BatchNorm2d"
@@ -128,9 +127,6 @@ def to_torch_module(module, dtype=None, device=None) -> Any:
     return twin.train(bool(getattr(module, "training", True)))
 
 
-_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "lecun_tanh")
-
-
 def mlp(sizes, activation: str = "relu", dtype=None, device=None, seed: int | None = 0,
         init: str = "he_normal") -> Any:
     """A torch MLP ``Linear(sizes[0], sizes[1]), act, ..., Linear(sizes[-2], sizes[-1])`` (no final act).
@@ -145,12 +141,12 @@ def mlp(sizes, activation: str = "relu", dtype=None, device=None, seed: int | No
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes must list at least two positive layer widths, got {sizes}")
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
-    dtype = torch.float32 if dtype is None else dtype
-    dev = _best_device() if device is None else torch.device(device)
     acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
             "leaky_relu": torch.nn.LeakyReLU, "elu": torch.nn.ELU, "lecun_tanh": _lecun_tanh_module()}
+    if activation not in acts:
+        raise ValueError(f"activation must be one of {tuple(acts)}, got {activation!r}")
+    dtype = torch.float32 if dtype is None else dtype
+    dev = _best_device() if device is None else torch.device(device)
     rng = np.random.default_rng(seed)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

@@ -25,8 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.activations import sigmoid
 from dlcourse.data import batches
-from dlcourse.validation import as_float_array, as_rng
+from dlcourse.losses import softmax
+from dlcourse.optim import clip_grad_norm_, clip_grad_value_
+from dlcourse.validation import as_float_array, as_rng, check_count
 
 __all__ = ["History", "fit", "evaluate", "accuracy", "predict", "predict_proba", "predict_classes"]
 
@@ -76,12 +79,14 @@ def accuracy(output, y, threshold: float = 0.5) -> float:
     n = output.shape[0]
     if y.shape not in ((n,), (n, 1)):
         raise ValueError(f"y must have shape ({n},) or ({n}, 1) to match output {output.shape}, got {y.shape}")
-    y = y.reshape(n)
+    return float(np.mean(_classes(output, threshold) == y.reshape(n)))
+
+
+def _classes(output: np.ndarray, threshold: float) -> np.ndarray:
+    """Integer labels (N,): argmax over C > 1 output columns, else 1 where output ≥ ``threshold``."""
     if output.ndim == 2 and output.shape[1] > 1:
-        pred = np.argmax(output, axis=1)
-    else:
-        pred = (output.reshape(n) >= threshold).astype(np.int64)
-    return float(np.mean(pred == y))
+        return np.argmax(output, axis=1)
+    return (output.reshape(output.shape[0]) >= threshold).astype(np.int64)
 
 
 def _resolve_metric(metric, loss_fn) -> Callable | None:
@@ -97,10 +102,8 @@ def _resolve_metric(metric, loss_fn) -> Callable | None:
 
 def _batch_size(batch_size, n: int) -> int:
     if batch_size is None:
-        return max(n, 1)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
-    return int(batch_size)
+        return max(n, 1)  # the full batch
+    return check_count(batch_size, "batch_size (or None for the full batch)")
 
 
 def predict(model, X, batch_size: int | None = None) -> np.ndarray:
@@ -120,9 +123,6 @@ def predict_proba(model, X, batch_size: int | None = None, logits: bool = True) 
 
     ``logits=False`` means the model already ends in a softmax/sigmoid: its outputs are returned.
     """
-    from dlcourse.activations import sigmoid
-    from dlcourse.losses import softmax
-
     out = predict(model, X, batch_size)
     if not logits:
         return out
@@ -131,11 +131,7 @@ def predict_proba(model, X, batch_size: int | None = None, logits: bool = True) 
 
 def predict_classes(model, X, batch_size: int | None = None, logits: bool = True) -> np.ndarray:
     """Integer labels (N,): argmax over C > 1 outputs, else output ≥ 0 (logits) or ≥ 0.5 (probabilities)."""
-    out = predict(model, X, batch_size)
-    n = out.shape[0]
-    if out.ndim == 2 and out.shape[1] > 1:
-        return np.argmax(out, axis=1)
-    return (out.reshape(n) >= (0.0 if logits else 0.5)).astype(np.int64)
+    return _classes(predict(model, X, batch_size), 0.0 if logits else 0.5)
 
 
 def evaluate(model, loss_fn, X, y, batch_size: int | None = None, metric="accuracy") -> tuple[float, float | None]:
@@ -253,8 +249,7 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
     """
     X, y = _check_pair(train, "train")
     val_pair = None if val is None else _check_pair(val, "val")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    epochs = check_count(epochs, "epochs", allow_zero=True)
     bs = _batch_size(batch_size, X.shape[0])
     for name in ("forward", "backward", "parameters", "train", "eval"):
         if not callable(getattr(model, name, None)):
@@ -267,13 +262,10 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
     metric_fn = _resolve_metric(metric, loss_fn)
     callbacks = list(callbacks)
     clip_value_fn = clip_norm_fn = None
-    if clip_grad_value is not None or clip_grad_norm is not None:
-        from dlcourse.optim import clip_grad_norm_, clip_grad_value_  # lazy: built alongside
-
-        if clip_grad_value is not None:
-            clip_value_fn = lambda ps: clip_grad_value_(ps, clip_grad_value)  # noqa: E731
-        if clip_grad_norm is not None:
-            clip_norm_fn = lambda ps: clip_grad_norm_(ps, clip_grad_norm)  # noqa: E731
+    if clip_grad_value is not None:
+        clip_value_fn = lambda ps: clip_grad_value_(ps, clip_grad_value)  # noqa: E731
+    if clip_grad_norm is not None:
+        clip_norm_fn = lambda ps: clip_grad_norm_(ps, clip_grad_norm)  # noqa: E731
 
     rng = as_rng(rng)
     history = History()
@@ -281,7 +273,7 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(range(int(epochs)), desc="fit", unit="epoch", disable=not progress, leave=False)
+    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=False)
     try:
         # Overflow while diverging gives inf/NaN, which _train_epoch reports with the epoch and
         # batch; numpy's own RuntimeWarning would only say "overflow encountered in multiply".

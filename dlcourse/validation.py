@@ -64,6 +64,15 @@ def check_positive(value: float, name: str, *, allow_zero: bool = False) -> floa
     return value
 
 
+def check_count(value, name: str, *, allow_zero: bool = False) -> int:
+    """Check a size or a count (samples, epochs, batch size) is a positive (or non-negative) int."""
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
+    return int(value)
+
+
 def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     """Accept a Generator, a seed or None (fresh, unseeded) and return a Generator."""
     if isinstance(rng, np.random.Generator):

@@ -117,16 +117,16 @@ def activation_update(name: str = "sigmoid", z: float = 0.0, ax=None) -> dict:
     Returns {"f", "df", "df_numeric"} at the chosen z (h = 1e-6) and draws f, f' and the tangent.
     """
     from dlcourse import activations
+    from dlcourse.gradcheck import numerical_gradient
 
     if name not in activations.ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose from {sorted(activations.ACTIVATIONS)}")
     f, df = activations.ACTIVATIONS[name]
     z = float(z)
-    h = 1e-6
     result = {
         "f": float(f(z)),
         "df": float(df(z)),
-        "df_numeric": float((f(z + h) - f(z - h)) / (2 * h)),  # (f(z + h) − f(z − h)) / 2h
+        "df_numeric": float(numerical_gradient(f, np.array([z]), h=1e-6)[0]),  # (f(z + h) − f(z − h)) / 2h
     }
     if ax is not None:
         from dlcourse.plots import plot_activation

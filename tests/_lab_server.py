@@ -58,8 +58,8 @@ def lab_server(home: Path, extra_args: tuple[str, ...] = (), startup_timeout: fl
     # A newcomer's shell has no MPLBACKEND; tests/conftest.py sets Agg, which would make the
     # kernels' plt.show() draw nothing instead of an inline image.
     env.pop("MPLBACKEND", None)
-    # The same invocation as the Makefile's `lab` target, plus a fixed port and token.
-    cmd = [_jupyter(), "lab", f"--ServerApp.root_dir={ROOT}", "--LabApp.default_url=/lab/tree/notebooks",
+    # The Makefile's `lab` target (MAKEFILE_LAB, with $(CURDIR) = ROOT), plus a fixed port and token.
+    cmd = [_jupyter(), *(arg.replace("$(CURDIR)", str(ROOT)) for arg in MAKEFILE_LAB.split()[1:]),
            "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")

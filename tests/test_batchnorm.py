@@ -8,15 +8,9 @@ from hypothesis import strategies as st
 
 from dlcourse import functional as F
 from dlcourse import nn
-from dlcourse.gradcheck import numerical_gradient
+from dlcourse.gradcheck import numerical_gradient, rel_error
 
 TOL = 1e-10
-
-
-def max_rel(a, b) -> float:
-    """max |a − b| / max(|a| + |b|): a scale-free error (1e-16 ≈ identical in float64)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b)) / max(1e-300, np.max(np.abs(a) + np.abs(b))))
 
 
 def finite_diff(f, x, h=1e-6):
@@ -49,14 +43,14 @@ def _compare_steps(ours, ref, shape, rng, steps=4):
         xt = torch.tensor(x, requires_grad=True)
         out_t = ref(xt)
         out_t.backward(torch.from_numpy(dout))
-        assert max_rel(out, out_t.detach().numpy()) < TOL, mode
-        assert max_rel(dx, xt.grad.numpy()) < TOL, mode
-        assert max_rel(ours.gamma.grad, ref.weight.grad.numpy()) < TOL, mode
-        assert max_rel(ours.beta.grad, ref.bias.grad.numpy()) < TOL, mode
+        assert rel_error(out, out_t.detach().numpy()) < TOL, mode
+        assert rel_error(dx, xt.grad.numpy()) < TOL, mode
+        assert rel_error(ours.gamma.grad, ref.weight.grad.numpy()) < TOL, mode
+        assert rel_error(ours.beta.grad, ref.bias.grad.numpy()) < TOL, mode
         ref.weight.grad = None
         ref.bias.grad = None
-        assert max_rel(ours.running_mean, ref.running_mean.numpy()) < TOL, mode
-        assert max_rel(ours.running_var, ref.running_var.numpy()) < TOL, mode
+        assert rel_error(ours.running_mean, ref.running_mean.numpy()) < TOL, mode
+        assert rel_error(ours.running_var, ref.running_var.numpy()) < TOL, mode
 
 
 @pytest.mark.parametrize("shape", [(2, 3), (8, 5), (32, 1), (64, 10)])
@@ -130,7 +124,7 @@ def test_graph_and_simplified_backward_agree_and_pass_finite_differences(shape, 
     graph = F.batchnorm_backward(dout, cache)
     closed = F.batchnorm_backward_simplified(dout, cache)
     for g, c in zip(graph, closed, strict=True):
-        assert max_rel(g, c) < TOL
+        assert rel_error(g, c) < TOL
     numeric = (finite_diff(loss, x), finite_diff(loss, gamma), finite_diff(loss, beta))
     for g, n in zip(graph, numeric, strict=True):
         np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8)  # FD error ~1e-9 absolute

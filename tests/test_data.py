@@ -94,6 +94,25 @@ def test_digits():
     np.testing.assert_array_equal(X * 16, load_digits().data)
 
 
+def test_two_blobs_means_variance_and_separability():
+    X, y = data.two_blobs(20000, gap=3.0, seed=0)
+    assert X.shape == (40000, 2) and X.dtype == np.float64 and y.dtype == np.int64
+    np.testing.assert_array_equal(y, np.repeat([1, 0], 20000))  # class 1 first
+    # 20 000 unit-variance draws per coordinate: standard error of a mean 1/√20000 ≈ 0.007
+    np.testing.assert_allclose(X[y == 1].mean(0), [1.5, 1.5], atol=0.03)
+    np.testing.assert_allclose(X[y == 0].mean(0), [-1.5, -1.5], atol=0.03)
+    np.testing.assert_allclose(X[y == 1].var(0), [1.0, 1.0], atol=0.05)
+    Xa, _ = data.two_blobs(30, gap=1.0, seed=4)
+    Xb, _ = data.two_blobs(30, gap=1.0, seed=4)
+    np.testing.assert_array_equal(Xa, Xb)  # seeded
+    # gap 20: the clouds are 20·√2/2 ≈ 14 standard deviations from the line x1 + x2 = 0
+    Xs, ys = data.two_blobs(100, gap=20.0, seed=1)
+    np.testing.assert_array_equal((Xs.sum(axis=1) > 0).astype(int), ys)
+    for bad in (lambda: data.two_blobs(0), lambda: data.two_blobs(5, gap=-1.0)):
+        with pytest.raises(ValueError):
+            bad()
+
+
 @pytest.mark.parametrize("call", [lambda: data.spirals(0), lambda: data.moons(-3), lambda: data.spirals(5, noise=-1),
                                   lambda: data.linear_regression(x_range=(1, 0))])
 def test_generators_reject_bad_arguments(call):

@@ -14,6 +14,7 @@ import pytest
 
 from dlcourse.autograde import notebook as nbmod
 from dlcourse.autograde.engine import hidden_module, module_cases
+from dlcourse.autograde.release import hidden_lines
 from dlcourse.autograde.spec import encode_args
 from dlcourse.cli import main
 
@@ -58,12 +59,6 @@ def test_exercises_are_what_the_generator_writes(capsys):
     assert "up to date" in capsys.readouterr().out
 
 
-def _secret_lines(nb) -> set[str]:
-    """Solution lines that appear nowhere outside the solution regions."""
-    outside = {line.strip() for c in nb.cells for line in nbmod._replace_regions(c.source, "", "x").split("\n")}
-    return {s for c in nb.cells for s in nbmod.solution_lines(c.source) if len(s) >= 8 and s not in outside}
-
-
 @pytest.mark.parametrize("path", SOLUTIONS, ids=TOPICS)
 def test_no_marker_or_solution_line_reaches_the_exercise(path):
     sol = nbmod.read(path)
@@ -71,7 +66,7 @@ def test_no_marker_or_solution_line_reaches_the_exercise(path):
     text = ex_path.read_text(encoding="utf-8")
     ex = nbmod.read(ex_path)
     assert nbmod.BEGIN not in text and nbmod.END not in text
-    secrets = _secret_lines(sol)
+    secrets = nbmod.secret_lines(sol, min_len=8)
     assert secrets, "the solutions have lines to hide"
     for line in secrets:
         assert line not in text, f"solution line leaked into {ex_path.name}: {line!r}"
@@ -116,11 +111,8 @@ def test_hidden_cases_differ_from_public_ones_and_stay_hidden(topic):
     pub = importlib.import_module(f"dlcourse.exercise_cases.c{topic}")
     shipped = [p.read_text(encoding="utf-8") for p in (ROOT / "exercises").glob("*.ipynb")]
     shipped += [p.read_text(encoding="utf-8") for p in (ROOT / "dlcourse" / "exercise_cases").glob("*.py")]
-    public_source = set(Path(pub.__file__).read_text(encoding="utf-8").split("\n"))
-    for line in (ROOT / "grading" / f"c{topic}.py").read_text(encoding="utf-8").split("\n"):
-        s = line.strip()
-        if len(s) >= 30 and line not in public_source and not s.startswith(("#", "from ", "import ", '"""')):
-            assert not any(s in text for text in shipped), f"a line of grading/c{topic}.py is shipped: {s!r}"
+    for s in hidden_lines(ROOT / "grading" / f"c{topic}.py", pub.__file__):
+        assert not any(s in text for text in shipped), f"a line of grading/c{topic}.py is shipped: {s!r}"
     for qid, hidden in _hidden_cases(topic).items():
         public_keys = {_args_key(c) for c in module_cases(pub, qid)}
         for case in hidden:

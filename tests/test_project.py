@@ -48,15 +48,11 @@ def test_environment_yml_installs_the_package_itself():
     assert "- -e ." in (ROOT / "environment.yml").read_text()
 
 
-def test_import_dlcourse_is_light_and_does_not_import_torch():
-    code = (
-        "import sys, time; t = time.perf_counter(); import dlcourse; dt = time.perf_counter() - t; "
-        "print(dt, 'torch' in sys.modules, 'matplotlib' in sys.modules)"
-    )
+def test_import_dlcourse_does_not_import_torch_or_matplotlib():
+    # Its time is measured by benchmarks/import_time.py, not here (shared machines are noisy).
+    code = "import sys, dlcourse; print('torch' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out[1:] == ["False", "False"], "import dlcourse must not import torch or matplotlib"
-    # The target is "well under half a second"; the bound here is loose because CI is shared.
-    assert float(out[0]) < 0.5
+    assert out == ["False", "False"], "import dlcourse must not import torch or matplotlib"
 
 
 @pytest.mark.parametrize("module", ["data", "nn", "functional", "activations", "losses", "init", "optim"])

@@ -11,10 +11,6 @@ from dlcourse import regularization as R
 from dlcourse.gradcheck import numerical_gradient
 
 
-def finite_diff(f, w, h=1e-6):
-    return numerical_gradient(f, w, h=h)
-
-
 @pytest.fixture
 def w():
     # entries bounded away from 0, where |w| is differentiable
@@ -33,7 +29,7 @@ def w():
 )
 def test_penalty_gradients_pass_finite_differences(penalty, w):
     value, grad = penalty(w)
-    np.testing.assert_allclose(grad, finite_diff(lambda v: penalty(v)[0], w.copy()), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(grad, numerical_gradient(lambda v: penalty(v)[0], w.copy(), h=1e-6), rtol=1e-7, atol=1e-9)
 
 
 def test_penalty_values_equal_torch_autograd(w):

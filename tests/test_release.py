@@ -46,8 +46,7 @@ def test_bundle_has_no_solutions_and_no_hidden_cases(bundle):
     notebooks = {p: t for p, t in texts.items() if p.suffix == ".ipynb"}
     for sol in (ROOT / "solutions").glob("*.ipynb"):
         nb = nbmod.read(sol)
-        outside = {line.strip() for c in nb.cells for line in nbmod._replace_regions(c.source, "", "x").split("\n")}
-        secret = [s for c in nb.cells for s in nbmod.solution_lines(c.source) if len(s) >= 12 and s not in outside]
+        secret = nbmod.secret_lines(nb)
         for p, text in notebooks.items():
             assert nbmod.BEGIN not in text
             assert not [s for s in secret if s in text], p

@@ -6,6 +6,7 @@ import pytest
 from dlcourse.validation import (
     as_float_array,
     as_rng,
+    check_count,
     check_finite,
     check_positive,
     check_probability,
@@ -85,6 +86,16 @@ def test_check_positive():
             check_positive(bad, "lr")
     with pytest.raises(ValueError, match=">= 0"):
         check_positive(-1, "momentum", allow_zero=True)
+
+
+def test_check_count():
+    assert check_count(3, "n") == 3 and type(check_count(np.int64(3), "n")) is int
+    assert check_count(0, "epochs", allow_zero=True) == 0
+    for bad in (0, -2, 2.0, True, "3", None):
+        with pytest.raises(ValueError, match="n must be a positive integer"):
+            check_count(bad, "n")
+    with pytest.raises(ValueError, match="epochs must be a non-negative integer"):
+        check_count(-1, "epochs", allow_zero=True)
 
 
 def test_as_rng():

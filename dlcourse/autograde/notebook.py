@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from dlcourse.autograde.sandbox_child import top_level_definitions
+from dlcourse.autograde.sandbox_child import parse_cell, top_level_definitions
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -118,6 +118,13 @@ def solution_lines(source: str) -> list[str]:
         elif inside and s:
             lines.append(s)
     return lines
+
+
+def secret_lines(nb, min_len: int = 12) -> set[str]:
+    """Solution lines of at least ``min_len`` characters that appear nowhere outside the
+    solution regions: none of them may reach a student (tests and the release audit)."""
+    outside = {line.strip() for c in nb.cells for line in _replace_regions(c.source, "", "notebook").split("\n")}
+    return {s for c in nb.cells for s in solution_lines(c.source) if len(s) >= min_len and s not in outside}
 
 
 def validate_solution(nb, name: str = "notebook") -> list[Question]:
@@ -258,11 +265,9 @@ def extract_graded_code(nb, qids: list[str]) -> Extracted:
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
-        meta = _meta(cell)
-        key = meta.get("grade_id") if isinstance(meta.get("grade_id"), str) else cell.get("id")
+        key = _submitted_qid(cell)
         if key in qids and key not in by_qid:
-            src = cell.get("source", "")
-            by_qid[key] = "".join(src) if isinstance(src, list) else str(src)
+            by_qid[key] = _source(cell)
     cells, problems, dropped = [], {}, 0
     for qid in qids:
         if qid not in by_qid:
@@ -270,9 +275,8 @@ def extract_graded_code(nb, qids: list[str]) -> Extracted:
             continue
         src = by_qid[qid]
         try:
+            total = len(parse_cell(src).body)
             kept = top_level_definitions(src)
-            total = len(ast.parse("\n".join("" if ln.lstrip().startswith(("%", "!")) else ln
-                                            for ln in src.split("\n"))).body)
         except SyntaxError as exc:
             problems[qid] = f"the graded cell has a syntax error (line {exc.lineno}: {exc.msg})"
             continue
@@ -288,10 +292,18 @@ def cells_by_qid(nb) -> dict[str, str]:
     """Source of each graded/manual cell by qid (for the feedback file's written answers)."""
     out = {}
     for cell in nb.get("cells", []):
-        meta = _meta(cell)
-        key = meta.get("grade_id") if isinstance(meta.get("grade_id"), str) else cell.get("id")
+        key = _submitted_qid(cell)
         if isinstance(key, str) and key not in out:
-            src = cell.get("source", "")
-            out[key] = "".join(src) if isinstance(src, list) else str(src)
+            out[key] = _source(cell)
     return out
 
+
+def _submitted_qid(cell):
+    """A submitted cell's question id: its ``grade_id`` metadata, else its cell id."""
+    meta = _meta(cell)
+    return meta.get("grade_id") if isinstance(meta.get("grade_id"), str) else cell.get("id")
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)

@@ -78,6 +78,19 @@ def build_release(course_root: str | Path, out_dir: str | Path, *, force: bool =
     return out
 
 
+def hidden_lines(hidden_module: str | Path, public_module: str | Path) -> set[str]:
+    """The distinctive lines of a hidden case module (stripped, >= 30 characters, not comments,
+    imports or docstring openers, and not a line of its public twin): none may be shipped."""
+    public = Path(public_module)
+    known = set(public.read_text(encoding="utf-8").split("\n")) if public.is_file() else set()
+    out = set()
+    for line in Path(hidden_module).read_text(encoding="utf-8").split("\n"):
+        s = line.strip()
+        if len(s) >= 30 and line not in known and not s.startswith(("#", "from ", "import ", '"""')):
+            out.add(s)
+    return out
+
+
 def audit_release(bundle: str | Path, course_root: str | Path) -> list[str]:
     """Reasons the bundle is unsafe: solutions, hidden cases or markers inside it."""
     bundle, root = Path(bundle), Path(course_root)
@@ -87,18 +100,10 @@ def audit_release(bundle: str | Path, course_root: str | Path) -> list[str]:
             problems.append(f"{forbidden}/ is in the bundle")
     secrets: set[str] = set()
     for sol in sorted((root / "solutions").glob("*.ipynb")):
-        nb = nbmod.read(sol)
-        outside = {line.strip() for c in nb.cells for line in nbmod._replace_regions(c.source, "", sol.name).split("\n")}
-        for c in nb.cells:
-            secrets.update(s for s in nbmod.solution_lines(c.source) if len(s) >= 12 and s not in outside)
-    hidden_lines: set[str] = set()  # distinctive lines of the hidden case modules
+        secrets |= nbmod.secret_lines(nbmod.read(sol))
+    hidden: set[str] = set()
     for mod in sorted((root / "grading").glob("c*.py")):
-        public = root / "dlcourse" / "exercise_cases" / mod.name
-        known = set(public.read_text(encoding="utf-8").split("\n")) if public.is_file() else set()
-        for line in mod.read_text(encoding="utf-8").split("\n"):
-            s = line.strip()
-            if len(s) >= 30 and line not in known and not s.startswith(("#", "from ", "import ", '"""')):
-                hidden_lines.add(s)
+        hidden |= hidden_lines(mod, root / "dlcourse" / "exercise_cases" / mod.name)
     texts = [p for p in bundle.rglob("*") if p.is_file() and p.suffix in (".py", ".ipynb", ".md", ".txt", ".toml", ".yml", ".cfg")]
     for p in texts:
         text = p.read_text(encoding="utf-8", errors="replace")
@@ -109,7 +114,7 @@ def audit_release(bundle: str | Path, course_root: str | Path) -> list[str]:
             if s in text:
                 problems.append(f"{p.relative_to(bundle)} holds a solution line: {s[:60]!r}")
                 break
-        for line in hidden_lines:
+        for line in hidden:
             if line in text:
                 problems.append(f"{p.relative_to(bundle)} holds a line of the hidden cases: {line[:60]!r}")
                 break

@@ -110,6 +110,14 @@ def _signal_reason(rc: int, limits: Limits) -> str:
     return f"the process was killed by signal {name}"
 
 
+def _kill_group(pid: int) -> None:
+    """SIGKILL the process group (session) led by ``pid``, if it still exists."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 class ForkServer:
     """A template interpreter that has imported numpy and forks one process per case.
 
@@ -153,10 +161,7 @@ class ForkServer:
 
     def close(self) -> None:
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            _kill_group(self.proc.pid)
             self.proc.wait()
             for stream in (self.proc.stdin, self.proc.stdout):
                 try:
@@ -187,10 +192,7 @@ def _launch_exec(workdir: str, limits: Limits, python: str | None) -> tuple[int 
         except subprocess.TimeoutExpired:
             timed_out, rc = True, None
         finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it left behind
-            except (ProcessLookupError, PermissionError):
-                pass
+            _kill_group(proc.pid)  # the child and anything it left behind
             proc.wait()
     return rc, timed_out
 

@@ -75,17 +75,22 @@ def decode_args(skeleton: dict, arrays) -> tuple[tuple, dict]:
     return tuple(dec(a) for a in skeleton["args"]), {k: dec(v) for k, v in skeleton["kwargs"].items()}
 
 
-def top_level_definitions(source: str) -> list:
-    """The top-level ``import``, ``def`` and ``class`` statements of a cell (parsed, not run).
-
-    IPython magics and shell escapes (``%...``, ``!...``) are blanked first.  Raises
-    SyntaxError (or ValueError/RecursionError/MemoryError for pathological input).
-    """
+def parse_cell(source: str):
+    """A cell's source parsed as a module, IPython magics and shell escapes (``%...``,
+    ``!...``) blanked first.  Raises SyntaxError (or ValueError/RecursionError/MemoryError
+    for pathological input)."""
     import ast
 
-    text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+    return ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n")))
+
+
+def top_level_definitions(source: str) -> list:
+    """The top-level ``import``, ``def`` and ``class`` statements of a cell (parsed, not run);
+    raises like :func:`parse_cell`."""
+    import ast
+
     keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    return [node for node in ast.parse(text).body if isinstance(node, keep)]
+    return [node for node in parse_cell(source).body if isinstance(node, keep)]
 
 
 # --- the sandbox ------------------------------------------------------------------------

@@ -19,10 +19,6 @@ from dlcourse.autograde.sandbox_child import NUMERIC_KINDS, NotPlainError, decod
 __all__ = ["Case", "Limits", "NotPlainError", "Rng", "compare", "copy_args", "decode_args",
            "encode_args", "expected_plain", "format_value", "to_plain"]
 
-#: what a decoded result is: one array (0-d for a number) or a tuple of arrays
-Plain = "np.ndarray | tuple[np.ndarray, ...]"
-
-
 
 @dataclass(frozen=True)
 class Rng:

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from dlcourse.nn import Parameter
+from dlcourse.validation import check_positive
 
 __all__ = ["clip_grad_value_", "clip_grad_norm_"]
 
@@ -25,9 +26,7 @@ def _as_params(parameters) -> list[Parameter]:
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient component into [−clip_value, clip_value], in place."""
-    c = float(clip_value)
-    if not (c >= 0 and math.isfinite(c)):
-        raise ValueError(f"clip_value must be finite and >= 0, got {clip_value}")
+    c = check_positive(clip_value, "clip_value", allow_zero=True)
     for p in _as_params(parameters):
         p.grad = np.clip(p.grad, -c, c)  # g_i ← max(−c, min(g_i, c))
 
@@ -39,9 +38,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     Returns the total norm *before* clipping, like torch.  As torch, the factor is
     min(1, max_norm / (‖g‖ + 1e-6)) and is applied to every gradient.
     """
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if not (max_norm >= 0 and math.isfinite(max_norm)):
-        raise ValueError(f"max_norm must be finite and >= 0, got {max_norm}")
+    max_norm, norm_type = check_positive(max_norm, "max_norm", allow_zero=True), float(norm_type)
     if not (norm_type > 0):
         raise ValueError(f"norm_type must be > 0 (or inf), got {norm_type}")
     params = _as_params(parameters)
@@ -50,9 +47,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if math.isinf(norm_type):
         total = max(float(np.max(np.abs(p.grad))) if p.grad.size else 0.0 for p in params)
     else:
-        # ‖g‖_p over the concatenation of all gradients = ‖(‖g_1‖_p, ..., ‖g_k‖_p)‖_p
-        per_param = np.array([np.sum(np.abs(p.grad) ** norm_type) ** (1 / norm_type) for p in params])
-        total = float(np.sum(per_param**norm_type) ** (1 / norm_type))
+        # ‖g‖_p over the concatenation of all gradients: (Σ_params Σ_i |g_i|^p)^(1/p)
+        total = float(sum(np.sum(np.abs(p.grad) ** norm_type) for p in params) ** (1 / norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is non-finite ({total}), "
                            "so it cannot be clipped; set error_if_nonfinite=False to clip anyway")

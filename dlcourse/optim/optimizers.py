@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.nn import Parameter
+from dlcourse.optim.clip import _as_params
 
 __all__ = [
     "Optimizer", "SGD", "SimplifiedNesterov", "AdaGrad", "Adagrad", "RMSprop", "AdaDelta",
@@ -63,11 +64,7 @@ class Optimizer:
         """Add a group ``{"params": [...], **overrides}``; missing hyper-parameters take the defaults."""
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError(f"a parameter group must be a dict with a 'params' key, got {group!r}")
-        params = group["params"]
-        params = [params] if isinstance(params, Parameter) else list(params)
-        for i, p in enumerate(params):
-            if not isinstance(p, Parameter):
-                raise TypeError(f"optimizer params must be dlcourse.nn.Parameter, got {type(p).__name__} at position {i}")
+        params = _as_params(group["params"])
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")

@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 from dlcourse.optim.optimizers import Optimizer
+from dlcourse.validation import check_positive
 
 __all__ = ["LRScheduler", "StepLR", "InverseDecay", "ExponentialDecay", "OneCycle", "CosineWarmRestarts"]
 
@@ -63,20 +64,13 @@ class LRScheduler:
         vars(self).update(state)
 
 
-def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be finite and {'>= 0' if allow_zero else '> 0'}, got {value}")
-    return value
-
-
 class StepLR(LRScheduler):
     """η_k = η0 · γ^⌊k / step_size⌋ (divide by 1/γ every ``step_size`` epochs)."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         if int(step_size) != step_size or step_size < 1:
             raise ValueError(f"step_size must be a positive integer, got {step_size}")
-        self.step_size, self.gamma = int(step_size), _positive("gamma", gamma)
+        self.step_size, self.gamma = int(step_size), check_positive(gamma, "gamma")
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
@@ -87,7 +81,7 @@ class InverseDecay(LRScheduler):
     """η_k = η0 / (1 + k δ) (deck 004), δ = ``decay``."""
 
     def __init__(self, optimizer: Optimizer, decay: float) -> None:
-        self.decay = _positive("decay", decay, allow_zero=True)
+        self.decay = check_positive(decay, "decay", allow_zero=True)
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
@@ -98,7 +92,7 @@ class ExponentialDecay(LRScheduler):
     """η_k = η0 · exp(−k δ) (deck 004), δ = ``decay``; torch's ExponentialLR with γ = e^(−δ)."""
 
     def __init__(self, optimizer: Optimizer, decay: float) -> None:
-        self.decay = _positive("decay", decay, allow_zero=True)
+        self.decay = check_positive(decay, "decay", allow_zero=True)
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
@@ -198,7 +192,7 @@ class CosineWarmRestarts(LRScheduler):
         if int(T_mult) != T_mult or T_mult < 1:
             raise ValueError(f"T_mult must be an integer >= 1, got {T_mult}")
         self.T_0, self.T_i, self.T_mult = int(T_0), int(T_0), int(T_mult)
-        self.eta_min = _positive("eta_min", eta_min, allow_zero=True)
+        self.eta_min = check_positive(eta_min, "eta_min", allow_zero=True)
         self.T_cur = -1
         super().__init__(optimizer)
 
