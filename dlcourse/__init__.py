@@ -1,7 +1,16 @@
 """dlcourse: the numpy package behind the course on the foundations of deep learning.
 
-Submodules are imported on first use (``dlcourse.nn``, ``dlcourse.optim``, ...), so that
-``import dlcourse`` stays fast and never imports torch or matplotlib.
+Three layers, each importing only the ones before it:
+
+* the top level is the library of algorithms, one module per family (``dlcourse.nn``,
+  ``dlcourse.optim``, ``dlcourse.losses``, ...);
+* :mod:`dlcourse.models`: the models the course builds from it (perceptron, the hand-derived
+  two-layer network, the MLP builder, the RBF network, linear regression by gradient descent);
+* :mod:`dlcourse.lecture`: what only the lecture notebooks use (scale, plots, widgets,
+  experiments); :mod:`dlcourse.autograde`: the grading tool and the ``dlcourse`` command.
+
+Submodules are imported on first use, so that ``import dlcourse`` stays fast and imports
+neither numpy nor torch nor matplotlib.
 """
 
 from __future__ import annotations
@@ -9,12 +18,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _SUBMODULES = (
-    "activations", "autodiff", "checks", "config", "data", "experiments", "functional",
-    "deepnets", "gradcheck", "init", "losses", "mlp", "nn", "optim", "perceptron", "plots", "rbf",
-    "regularization", "surfaces", "torch", "train", "validation", "widgets",
+    "activations", "autodiff", "data", "functional", "gradcheck", "init", "losses", "nn", "optim",
+    "regularization", "torch", "train", "validation", "models", "lecture", "autograde",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

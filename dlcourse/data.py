@@ -113,6 +113,28 @@ def linear_regression(n: int = 30, slope: float = 3.0, intercept: float = 2.0, n
     return x, slope * x + intercept + eps
 
 
+def noisy_sine(n: int = 30, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The deck's RBF example: n points x ~ U(0, 1), y = sin(2πx) + N(0, noise²), sorted by x."""
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n}")
+    noise = check_positive(noise, "noise", allow_zero=True)
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(0.0, 1.0, int(n)))
+    return x, np.sin(2 * np.pi * x) + noise * rng.standard_normal(int(n))
+
+
+def one_hot(y, n_classes: int) -> np.ndarray:
+    """Integer labels (m,) → one-hot rows (m, n_classes)."""
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array, got shape {y.shape} dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"labels must lie in [0, {n_classes}), got range [{y.min()}, {y.max()}]")
+    out = np.zeros((y.shape[0], n_classes))
+    out[np.arange(y.shape[0]), y] = 1.0
+    return out
+
+
 def digits() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled 8×8 digits (no download): X (1797, 64) float64 in [0, 1], y (1797,) int64.
 

@@ -3,14 +3,14 @@
 Every loss returns ``(loss, dinput)``: the loss as a Python float and dL/d(input), an array of
 the input's shape, ready to be passed to ``model.backward``.  Row-major: a batch is (N, ...).
 
-======================  ========================================  ==========================
-function                L (mean over the batch)                   dL/d(input)
-======================  ========================================  ==========================
-mse                     mean((ŷ − y)²)  over *all* elements       2(ŷ − y) / numel
-binary_cross_entropy    −mean(y log p + (1 − y) log(1 − p))       (p − y) / (p(1 − p) numel)
-bce_with_logits         the same with p = σ(z), in log-sum-exp    (σ(z) − y) / numel
-softmax_cross_entropy   −(1/N) Σ_n Σ_c q_nc log softmax(z_n)_c    (softmax(z) − q) / N
-======================  ========================================  ==========================
+================================  ==========================================  ============================
+function                          L (mean over the batch)                     dL/d(input)
+================================  ==========================================  ============================
+mse_loss                          mean((ŷ − y)²)  over *all* elements         2(ŷ − y) / numel
+binary_cross_entropy              −mean(y log p + (1 − y) log(1 − p))         (p − y) / (p(1 − p) numel)
+binary_cross_entropy_with_logits  the same with p = σ(z), in log-sum-exp      (σ(z) − y) / numel
+cross_entropy                     −(1/N) Σ_n Σ_c q_nc log softmax(z_n)_c      (softmax(z) − q) / N
+================================  ==========================================  ============================
 
 with q the (optionally smoothed) one-hot target: q = (1 − ε)·onehot(y) + ε/C (Szegedy et al.,
 2016, "Rethinking the Inception architecture"), as ``torch.nn.functional.cross_entropy``.
@@ -65,7 +65,7 @@ def softmax(z, axis: int = -1) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def mse(pred, target) -> tuple[float, np.ndarray]:
+def mse_loss(pred, target) -> tuple[float, np.ndarray]:
     """Mean squared error L = (1/numel) Σ (ŷ − y)², as ``F.mse_loss``; dL/dŷ = 2(ŷ − y)/numel.
 
     ``pred`` and ``target`` must have the same shape (no broadcasting: (N, 1) against (N,)
@@ -91,7 +91,7 @@ def binary_cross_entropy(prob, target) -> tuple[float, np.ndarray]:
 
     L = −(1/numel) Σ [y log p + (1 − y) log(1 − p)], each log clamped at −100 as torch does,
     so p = 0 or 1 gives a finite loss; dL/dp = (p − y) / max(p(1 − p), 1e-12) / numel.
-    Prefer :func:`bce_with_logits` for training: it never needs the clamps.
+    Prefer :func:`binary_cross_entropy_with_logits` for training: it never needs the clamps.
     """
     prob = as_float_array(prob, "prob")
     target = as_float_array(target, "target")
@@ -108,7 +108,7 @@ def binary_cross_entropy(prob, target) -> tuple[float, np.ndarray]:
     return loss, dprob
 
 
-def bce_with_logits(logits, target) -> tuple[float, np.ndarray]:
+def binary_cross_entropy_with_logits(logits, target) -> tuple[float, np.ndarray]:
     """BCE on logits z, as ``F.binary_cross_entropy_with_logits``: σ and the log fused, stably.
 
     Per element, −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z·y + log(1 + e^(−|z|)),
@@ -149,7 +149,7 @@ def _as_labels(y, n: int, num_classes: int) -> np.ndarray:
     return y
 
 
-def softmax_cross_entropy(logits, y, label_smoothing: float = 0.0) -> tuple[float, np.ndarray]:
+def cross_entropy(logits, y, label_smoothing: float = 0.0) -> tuple[float, np.ndarray]:
     """Softmax + cross-entropy on logits (N, C) and integer labels y (N,), as ``F.cross_entropy``.
 
     With smoothing ε the target distribution is q = (1 − ε)·onehot(y) + ε/C and
@@ -174,9 +174,9 @@ def softmax_cross_entropy(logits, y, label_smoothing: float = 0.0) -> tuple[floa
 
 __all__ = [
     "binary_cross_entropy",
-    "bce_with_logits",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
     "log_softmax",
-    "mse",
+    "mse_loss",
     "softmax",
-    "softmax_cross_entropy",
 ]

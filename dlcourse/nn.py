@@ -313,7 +313,7 @@ class LeCunTanh(_Activation):
 
 
 # ---------------------------------------------------------------------------------------------
-# Regularization layers: Dropout (issue 4 appends below)
+# Regularization layers: Dropout, GaussianNoise
 # ---------------------------------------------------------------------------------------------
 
 
@@ -338,8 +338,38 @@ class Dropout(Module):
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
+class GaussianNoise(Module):
+    """Adds N(0, std²) noise to its input at train time; the identity in eval mode.
+
+    The noise does not depend on x, so dL/dx = dL/dout in both modes.
+    """
+
+    def __init__(self, std: float = 0.1, rng=None) -> None:
+        self.std = check_positive(std, "std", allow_zero=True)
+        self.rng = as_rng(rng)
+        self._shape = None
+
+    def forward(self, x):
+        x = as_float_array(x, "x")
+        self._shape = x.shape
+        if not self.training or self.std == 0.0:
+            return x
+        return x + self.std * self.rng.standard_normal(x.shape)  # y = x + z, z ~ N(0, std²)
+
+    def backward(self, dout):
+        if self._shape is None:
+            raise RuntimeError("GaussianNoise.backward called before forward")
+        dout = as_float_array(dout, "dout")
+        if dout.shape != self._shape:
+            raise ValueError(f"dout must have the forward input's shape {self._shape}, got {dout.shape}")
+        return dout
+
+    def extra_repr(self) -> str:
+        return f"std={self.std}"
+
+
 # ---------------------------------------------------------------------------------------------
-# Normalization layers: BatchNorm1d, BatchNorm2d (issue 4 appends below)
+# Normalization layers: BatchNorm1d, BatchNorm2d
 # ---------------------------------------------------------------------------------------------
 
 

@@ -127,38 +127,6 @@ def to_torch_module(module, dtype=None, device=None) -> Any:
     return twin.train(bool(getattr(module, "training", True)))
 
 
-def mlp(sizes, activation: str = "relu", dtype=None, device=None, seed: int | None = 0,
-        init: str = "he_normal") -> Any:
-    """A torch MLP ``Linear(sizes[0], sizes[1]), act, ..., Linear(sizes[-2], sizes[-1])`` (no final act).
-
-    Weights come from :mod:`dlcourse.init` (``init``, drawn with ``np.random.default_rng(seed)``
-    layer after layer) and biases are zero, as in :class:`dlcourse.nn.Linear`; ``dtype``
-    defaults to float32 (GPU speed) and ``device`` to :func:`device`.
-    """
-    torch = _torch()
-    from dlcourse import init as initializers
-
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"sizes must list at least two positive layer widths, got {sizes}")
-    acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
-            "leaky_relu": torch.nn.LeakyReLU, "elu": torch.nn.ELU, "lecun_tanh": _lecun_tanh_module()}
-    if activation not in acts:
-        raise ValueError(f"activation must be one of {tuple(acts)}, got {activation!r}")
-    dtype = torch.float32 if dtype is None else dtype
-    dev = _best_device() if device is None else torch.device(device)
-    rng = np.random.default_rng(seed)
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        lin = torch.nn.Linear(n_in, n_out, dtype=dtype, device=dev)
-        _copy_(lin.weight, initializers.get(init)((n_out, n_in), rng=rng))
-        _copy_(lin.bias, np.zeros(n_out))
-        layers.append(lin)
-        if i < len(sizes) - 2:
-            layers.append(acts[activation]())
-    return torch.nn.Sequential(*layers)
-
-
 _OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW"}
 
 
@@ -168,7 +136,7 @@ def fit_torch(model, X, y, epochs: int = 10, batch_size: int | None = 32, lr: fl
     """A minimal torch training loop for GPU-scale runs; returns the per-epoch mean training loss.
 
     ``X``, ``y``: ndarrays or tensors.  ``loss``: "cross_entropy" (the default for integer
-    labels), "mse" (the default otherwise) or "bce_with_logits".  ``optimizer``: a name
+    labels), "mse" (the default otherwise) or "binary_cross_entropy_with_logits".  ``optimizer``: a name
     (sgd, adam, rmsprop, adagrad, adamw; extra keyword arguments such as ``momentum`` go to it)
     or a ``torch.optim.Optimizer`` already built over ``model.parameters()``.  The batch order is
     ``torch.randperm`` drawn from a CPU generator seeded with ``seed`` (``batch_size=None``:
@@ -189,7 +157,7 @@ def fit_torch(model, X, y, epochs: int = 10, batch_size: int | None = 32, lr: fl
         raise ValueError(f"X and y must have the same, non-zero number of rows, got {tuple(X_t.shape)} and {tuple(y_t.shape)}")
     integer_labels = not torch.is_floating_point(y_t)
     loss = loss or ("cross_entropy" if integer_labels else "mse")
-    losses = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "bce_with_logits": F.binary_cross_entropy_with_logits}
+    losses = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits}
     if loss not in losses:
         raise ValueError(f"loss must be one of {sorted(losses)}, got {loss!r}")
     y_t = y_t.long() if loss == "cross_entropy" else y_t.to(p_dtype)

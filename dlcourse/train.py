@@ -93,8 +93,8 @@ def _resolve_metric(metric, loss_fn) -> Callable | None:
     if metric is None or callable(metric):
         return metric
     if metric == "accuracy":
-        # a single output column is a logit under bce_with_logits (threshold 0), else a probability
-        logits = getattr(loss_fn, "__name__", "") == "bce_with_logits"
+        # a single output column is a logit under binary_cross_entropy_with_logits (threshold 0), else a probability
+        logits = getattr(loss_fn, "__name__", "") == "binary_cross_entropy_with_logits"
         threshold = 0.0 if logits else 0.5
         return lambda out, y: accuracy(out, y, threshold=threshold)
     raise ValueError(f"metric must be 'accuracy', None or a callable(output, y) -> float, got {metric!r}")
@@ -221,7 +221,7 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
     Parameters
     ----------
     model : a Module (``forward``, ``backward``, ``parameters``, ``train``, ``eval``).
-    loss_fn : ``loss_fn(output, y) -> (loss, dL/doutput)``, e.g. ``losses.softmax_cross_entropy``.
+    loss_fn : ``loss_fn(output, y) -> (loss, dL/doutput)``, e.g. ``losses.cross_entropy``.
     optimizer : has ``zero_grad()``, ``step()`` and ``param_groups`` (or ``lr``).
     train, val : ``(X, y)`` pairs; ``val`` is evaluated after every epoch in eval mode.
     epochs, batch_size : passes over the data; rows per batch (None = the full batch);
@@ -232,7 +232,7 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
         ``val``); the best weights are restored at the end with ``early_stopping.restore(model)``.
     clip_grad_value, clip_grad_norm : clip the gradients before each step (value first).
     penalty : ``penalty(params) -> float`` adds ∇R into each ``p.grad`` and returns R.
-    metric : "accuracy" (argmax, or a threshold — 0 under ``bce_with_logits``, 0.5 otherwise —
+    metric : "accuracy" (argmax, or a threshold — 0 under ``binary_cross_entropy_with_logits``, 0.5 otherwise —
         for one output column), None, or ``metric(output, y) -> float``.
     callbacks : each is called as ``cb(epoch, history, model)`` after every epoch (returning
         True stops training); an object with ``on_batch_end(epoch, batch, loss)`` is also

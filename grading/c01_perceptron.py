@@ -1,20 +1,20 @@
 """Hidden grading cases for exercise 01_perceptron (never shipped to students).
 
 Other shapes, seeds and edge cases than the public checks; same oracle (the rule written out
-loop by loop in the public module, independent of dlcourse.perceptron).
+loop by loop in the public module, independent of dlcourse.models.perceptron).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.autograde.spec import Case
-from dlcourse.exercise_cases.c01_perceptron import (
+from dlcourse.autograde.cases.c01_perceptron import (
     oracle_predict,
     oracle_train,
     oracle_update,
     separable,
 )
+from dlcourse.autograde.spec import Case
 
 TOPIC = "01_perceptron"
 

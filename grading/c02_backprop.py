@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcourse.autograde.cases.c02_backprop import two_layer_problem
 from dlcourse.autograde.spec import Case
-from dlcourse.exercise_cases.c02_backprop import two_layer_problem
 
 TOPIC = "02_backprop"
 

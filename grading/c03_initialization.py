@@ -12,14 +12,14 @@ import math
 
 import numpy as np
 
-from dlcourse.autograde.spec import Case, Rng
-from dlcourse.exercise_cases.c03_initialization import (
+from dlcourse.autograde.cases.c03_initialization import (
     correlated,
     he_normal_validator,
     oracle_xavier_uniform,
     torch_clip,
     torch_fans,
 )
+from dlcourse.autograde.spec import Case, Rng
 
 TOPIC = "03_initialization"
 

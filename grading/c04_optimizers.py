@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcourse.autograde.cases.c04_optimizers import (
+    gradients,
+    spd,
+    torch_quadratic,
+    torch_trajectory,
+)
 from dlcourse.autograde.spec import Case
-from dlcourse.exercise_cases.c04_optimizers import gradients, spd, torch_quadratic, torch_trajectory
 
 TOPIC = "04_optimizers"
 

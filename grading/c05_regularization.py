@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.autograde.spec import Case
-from dlcourse.exercise_cases.c05_regularization import (
+from dlcourse.autograde.cases.c05_regularization import (
     keep_mask,
     oracle_dropout_forward,
     oracle_early_stopping,
 )
+from dlcourse.autograde.spec import Case
 
 TOPIC = "05_regularization"
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from dlcourse.autograde import notebook as nbmod
+from dlcourse.autograde.cli import main
 from dlcourse.autograde.engine import hidden_module, module_cases
 from dlcourse.autograde.release import hidden_lines
 from dlcourse.autograde.spec import encode_args
-from dlcourse.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -44,7 +44,7 @@ def test_solution_notebook_follows_the_spec(path):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert "from dlcourse.checks import check" in first_code.source
+    assert "from dlcourse.autograde.checks import check" in first_code.source
 
 
 def test_question_ids_are_unique_across_the_course():
@@ -91,7 +91,7 @@ def _hidden_cases(topic):
 
 @pytest.mark.parametrize("topic", TOPICS)
 def test_every_question_has_public_and_hidden_cases(topic):
-    pub = importlib.import_module(f"dlcourse.exercise_cases.c{topic}")
+    pub = importlib.import_module(f"dlcourse.autograde.cases.c{topic}")
     assert pub.TOPIC == topic
     assert hidden_module(topic, ROOT / "grading").TOPIC == topic
     for qid, hidden in _hidden_cases(topic).items():
@@ -108,9 +108,9 @@ def _args_key(case) -> str:
 
 @pytest.mark.parametrize("topic", TOPICS)
 def test_hidden_cases_differ_from_public_ones_and_stay_hidden(topic):
-    pub = importlib.import_module(f"dlcourse.exercise_cases.c{topic}")
+    pub = importlib.import_module(f"dlcourse.autograde.cases.c{topic}")
     shipped = [p.read_text(encoding="utf-8") for p in (ROOT / "exercises").glob("*.ipynb")]
-    shipped += [p.read_text(encoding="utf-8") for p in (ROOT / "dlcourse" / "exercise_cases").glob("*.py")]
+    shipped += [p.read_text(encoding="utf-8") for p in (ROOT / "dlcourse" / "autograde" / "cases").glob("*.py")]
     for s in hidden_lines(ROOT / "grading" / f"c{topic}.py", pub.__file__):
         assert not any(s in text for text in shipped), f"a line of grading/c{topic}.py is shipped: {s!r}"
     for qid, hidden in _hidden_cases(topic).items():
@@ -127,7 +127,7 @@ def _solution(source: str, *, check: bool = True, markdown_markers: bool = False
     nb = nbformat.v4.new_notebook()
     nb.metadata["dlcourse"] = {"topic": "99_demo"}
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    first = nbformat.v4.new_code_cell("import numpy as np\nfrom dlcourse.checks import check", id="imports")
+    first = nbformat.v4.new_code_cell("import numpy as np\nfrom dlcourse.autograde.checks import check", id="imports")
     graded = nbformat.v4.new_code_cell(source, id="square")
     graded.metadata.update(tags=["graded"], dlcourse={"grade_id": "square", "points": 2})
     graded.outputs = [nbformat.v4.new_output("stream", text="old output")]

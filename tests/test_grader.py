@@ -13,12 +13,12 @@ import nbformat
 import numpy as np
 import pytest
 
-from dlcourse import checks
+from dlcourse.autograde import checks
 from dlcourse.autograde import notebook as nbmod
+from dlcourse.autograde.cli import main
 from dlcourse.autograde.engine import discover, grade_paths
 from dlcourse.autograde.report import write_reports
 from dlcourse.autograde.spec import Case, Rng, compare, copy_args, encode_args, to_plain
-from dlcourse.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

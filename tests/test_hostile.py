@@ -60,12 +60,12 @@ CORPUS = {
                                   "np.ndarray.__eq__ = lambda *a: True\nreturn np.zeros(len(X))"), ""),
     "patch_checker": (predict("import dlcourse.autograde.spec as spec\nspec.compare = lambda *a: None\nreturn np.zeros(len(X))"),
                       "not allowed"),
-    "imports_reference": (predict("from dlcourse.perceptron import Perceptron\nreturn Perceptron().predict(X)"),
+    "imports_reference": (predict("from dlcourse.models.perceptron import Perceptron\nreturn Perceptron().predict(X)"),
                           ("not allowed", *STOPPED)),  # the hard CPU limit is SIGKILL
     "imports_hidden_cases": (predict("import grading.c01_perceptron as g\nreturn g"), "not allowed"),
     "loads_reference_by_path": (predict(
         "import importlib.util\n"
-        f"spec = importlib.util.spec_from_file_location('r', {str(ROOT / 'dlcourse' / 'perceptron.py')!r})\n"
+        f"spec = importlib.util.spec_from_file_location('r', {str(ROOT / 'dlcourse' / 'models' / 'perceptron.py')!r})\n"
         "m = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\nreturn np.zeros(len(X))"), "may not read"),
     "reads_hidden_cases": (predict(f"return open({str(ROOT / 'grading' / 'c01_perceptron.py')!r}).read()"), "may not read"),
     "reads_etc": (predict("return open('/etc/hostname').read()"), "may not read"),

@@ -70,23 +70,23 @@ def test_softmax_and_log_softmax_equal_torch(no_fp_warnings):
 def test_mse_equals_torch(shape):
     rng = np.random.default_rng(1)
     pred, target = rng.normal(size=shape), rng.normal(size=shape)
-    ours = losses.mse(pred, target)
+    ours = losses.mse_loss(pred, target)
     ref = torch_loss_and_grad(F.mse_loss, pred, t64(target))
     assert_loss_equal(ours, ref)
-    num = numerical_gradient(lambda p: losses.mse(p, target)[0], pred.copy())
+    num = numerical_gradient(lambda p: losses.mse_loss(p, target)[0], pred.copy())
     assert rel_error(ours[1], num) < 1e-6
 
 
 def test_mse_is_mean_over_all_elements():
     # torch's mse_loss divides by numel, not by the batch size: a (2, 3) error of ones gives 1
-    loss, grad = losses.mse(np.ones((2, 3)), np.zeros((2, 3)))
+    loss, grad = losses.mse_loss(np.ones((2, 3)), np.zeros((2, 3)))
     assert loss == 1.0
     np.testing.assert_array_equal(grad, np.full((2, 3), 2.0 / 6))
 
 
 def test_mse_refuses_to_broadcast():
     with pytest.raises(ValueError) as exc:
-        losses.mse(np.zeros((4, 1)), np.zeros(4))
+        losses.mse_loss(np.zeros((4, 1)), np.zeros(4))
     assert "(4, 1)" in str(exc.value) and "(4,)" in str(exc.value)
 
 
@@ -131,33 +131,33 @@ def test_bce_rejects_targets_outside_unit_interval_and_shape_mismatch():
 # --- binary cross-entropy on logits -----------------------------------------------------------
 
 
-def test_bce_with_logits_equals_torch_including_extreme_logits(no_fp_warnings):
+def test_binary_cross_entropy_with_logits_equals_torch_including_extreme_logits(no_fp_warnings):
     z = np.array([[-1e3, 1e3], [-40.0, 40.0], [0.0, 3.0], [-2.5, 1e-3], [1e3, -1e3]])
     y = np.array([[0.0, 1.0], [1.0, 0.0], [0.3, 1.0], [0.0, 0.7], [0.0, 1.0]])
-    ours = losses.bce_with_logits(z, y)
+    ours = losses.binary_cross_entropy_with_logits(z, y)
     assert np.isfinite(ours[0]) and np.all(np.isfinite(ours[1]))
     assert_loss_equal(ours, torch_loss_and_grad(F.binary_cross_entropy_with_logits, z, t64(y)))
-    num = numerical_gradient(lambda q: losses.bce_with_logits(q, y)[0], z.copy())
+    num = numerical_gradient(lambda q: losses.binary_cross_entropy_with_logits(q, y)[0], z.copy())
     assert rel_error(ours[1], num) < 1e-6
 
 
-def test_bce_with_logits_agrees_with_bce_on_sigmoid():
+def test_binary_cross_entropy_with_logits_agrees_with_bce_on_sigmoid():
     rng = np.random.default_rng(3)
     z = rng.normal(size=(6, 2))
     y = rng.integers(0, 2, size=(6, 2)).astype(float)
     p = 1 / (1 + np.exp(-z))
-    loss_logits, dz = losses.bce_with_logits(z, y)
+    loss_logits, dz = losses.binary_cross_entropy_with_logits(z, y)
     loss_prob, dp = losses.binary_cross_entropy(p, y)
     assert loss_logits == pytest.approx(loss_prob, rel=1e-12)
     np.testing.assert_allclose(dz, dp * p * (1 - p), rtol=1e-10)  # chain rule through σ
 
 
-def test_bce_with_logits_validation():
+def test_binary_cross_entropy_with_logits_validation():
     with pytest.raises(ValueError) as exc:
-        losses.bce_with_logits(np.zeros((5, 1)), np.zeros(5))
+        losses.binary_cross_entropy_with_logits(np.zeros((5, 1)), np.zeros(5))
     assert "(5, 1)" in str(exc.value) and "(5,)" in str(exc.value)
     with pytest.raises(ValueError, match="empty"):
-        losses.bce_with_logits(np.zeros((0, 1)), np.zeros((0, 1)))
+        losses.binary_cross_entropy_with_logits(np.zeros((0, 1)), np.zeros((0, 1)))
 
 
 # --- softmax cross-entropy --------------------------------------------------------------------
@@ -170,45 +170,45 @@ def ce_ref(logits, y, eps):
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.1, 0.3, 1.0])
-def test_softmax_cross_entropy_equals_torch(eps):
+def test_cross_entropy_equals_torch(eps):
     rng = np.random.default_rng(4)
     logits = rng.normal(size=(9, 4)) * 2
     y = rng.integers(0, 4, size=9)
-    ours = losses.softmax_cross_entropy(logits, y, label_smoothing=eps)
+    ours = losses.cross_entropy(logits, y, label_smoothing=eps)
     assert_loss_equal(ours, ce_ref(logits, y, eps))
-    num = numerical_gradient(lambda z: losses.softmax_cross_entropy(z, y, label_smoothing=eps)[0], logits.copy())
+    num = numerical_gradient(lambda z: losses.cross_entropy(z, y, label_smoothing=eps)[0], logits.copy())
     assert rel_error(ours[1], num) < 1e-6
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.1, 0.3])
-def test_softmax_cross_entropy_extreme_logits(eps, no_fp_warnings):
+def test_cross_entropy_extreme_logits(eps, no_fp_warnings):
     logits = np.array([[1e3, -1e3, 0.0], [-1e3, 1e3, 5.0], [1e3, 1e3, -1e3], [0.0, 0.0, 0.0]])
     y = np.array([1, 1, 2, 0])  # first and third rows are confidently wrong: loss ≈ 2000
-    ours = losses.softmax_cross_entropy(logits, y, label_smoothing=eps)
+    ours = losses.cross_entropy(logits, y, label_smoothing=eps)
     assert np.isfinite(ours[0]) and np.all(np.isfinite(ours[1]))
     assert_loss_equal(ours, ce_ref(logits, y, eps))
-    num = numerical_gradient(lambda z: losses.softmax_cross_entropy(z, y, label_smoothing=eps)[0], logits.copy())
+    num = numerical_gradient(lambda z: losses.cross_entropy(z, y, label_smoothing=eps)[0], logits.copy())
     assert rel_error(ours[1], num) < 1e-6
 
 
-def test_softmax_cross_entropy_gradient_rows_sum_to_zero():
+def test_cross_entropy_gradient_rows_sum_to_zero():
     # Σ_c (softmax_c − q_c) = 1 − 1 = 0 for every sample, with or without smoothing
     rng = np.random.default_rng(5)
     logits, y = rng.normal(size=(6, 3)), rng.integers(0, 3, size=6)
     for eps in (0.0, 0.2):
-        _, d = losses.softmax_cross_entropy(logits, y, label_smoothing=eps)
+        _, d = losses.cross_entropy(logits, y, label_smoothing=eps)
         np.testing.assert_allclose(d.sum(axis=1), 0.0, atol=1e-15)
 
 
 def test_uniform_logits_give_log_c():
-    loss, _ = losses.softmax_cross_entropy(np.zeros((3, 10)), np.array([0, 4, 9]))
+    loss, _ = losses.cross_entropy(np.zeros((3, 10)), np.array([0, 4, 9]))
     assert loss == pytest.approx(np.log(10), rel=1e-14)
 
 
-def test_softmax_cross_entropy_accepts_integral_float_labels():
+def test_cross_entropy_accepts_integral_float_labels():
     logits = np.random.default_rng(6).normal(size=(3, 4))
-    a = losses.softmax_cross_entropy(logits, np.array([0, 3, 1]))
-    b = losses.softmax_cross_entropy(logits, np.array([0.0, 3.0, 1.0]))
+    a = losses.cross_entropy(logits, np.array([0, 3, 1]))
+    b = losses.cross_entropy(logits, np.array([0.0, 3.0, 1.0]))
     assert a[0] == b[0]
     np.testing.assert_array_equal(a[1], b[1])
 
@@ -225,26 +225,26 @@ def test_softmax_cross_entropy_accepts_integral_float_labels():
         (np.array([0, 1]), r"\(3,\).*\(2,\)"),
     ],
 )
-def test_softmax_cross_entropy_rejects_bad_labels(y, pattern):
+def test_cross_entropy_rejects_bad_labels(y, pattern):
     with pytest.raises(ValueError, match=pattern):
-        losses.softmax_cross_entropy(np.zeros((3, 3)), y)
+        losses.cross_entropy(np.zeros((3, 3)), y)
 
 
 @pytest.mark.parametrize("eps", [-0.1, 1.1])
-def test_softmax_cross_entropy_rejects_bad_label_smoothing(eps):
+def test_cross_entropy_rejects_bad_label_smoothing(eps):
     with pytest.raises(ValueError, match="label_smoothing"):
-        losses.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1]), label_smoothing=eps)
+        losses.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), label_smoothing=eps)
 
 
-def test_softmax_cross_entropy_needs_2d_logits():
+def test_cross_entropy_needs_2d_logits():
     with pytest.raises(ValueError, match=r"2-D.*\(3,\)"):
-        losses.softmax_cross_entropy(np.zeros(3), np.array([0]))
+        losses.cross_entropy(np.zeros(3), np.array([0]))
 
 
 def test_losses_do_not_modify_inputs():
     rng = np.random.default_rng(7)
     logits, y = rng.normal(size=(4, 3)), rng.integers(0, 3, size=4)
     before = logits.copy()
-    losses.softmax_cross_entropy(logits, y, label_smoothing=0.1)
-    losses.mse(logits, before)
+    losses.cross_entropy(logits, y, label_smoothing=0.1)
+    losses.mse_loss(logits, before)
     np.testing.assert_array_equal(logits, before)

@@ -7,8 +7,8 @@ import torch
 from dlcourse.nn import Parameter
 from dlcourse.optim import (
     SGD,
-    AdaDelta,
-    AdaGrad,
+    Adadelta,
+    Adagrad,
     Adam,
     AdamW,
     RMSprop,
@@ -74,13 +74,13 @@ CASES = [
     (SGD, torch.optim.SGD, dict(lr=0.02, momentum=0.8, dampening=0.3, weight_decay=0.01)),
     (SGD, torch.optim.SGD, dict(lr=0.03, momentum=0.9, nesterov=True, weight_decay=0.1)),
     (SGD, torch.optim.SGD, dict(lr=0.002, momentum=0.5, maximize=True)),
-    (AdaGrad, torch.optim.Adagrad, dict()),
-    (AdaGrad, torch.optim.Adagrad, dict(lr=0.3, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1)),
+    (Adagrad, torch.optim.Adagrad, dict()),
+    (Adagrad, torch.optim.Adagrad, dict(lr=0.3, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1)),
     (RMSprop, torch.optim.RMSprop, dict()),
     (RMSprop, torch.optim.RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-6, momentum=0.5)),
     (RMSprop, torch.optim.RMSprop, dict(lr=0.005, centered=True, weight_decay=0.02, momentum=0.3)),
-    (AdaDelta, torch.optim.Adadelta, dict()),
-    (AdaDelta, torch.optim.Adadelta, dict(lr=0.5, rho=0.95, eps=1e-5, weight_decay=0.01)),
+    (Adadelta, torch.optim.Adadelta, dict()),
+    (Adadelta, torch.optim.Adadelta, dict(lr=0.5, rho=0.95, eps=1e-5, weight_decay=0.01)),
     (Adam, torch.optim.Adam, dict()),
     (Adam, torch.optim.Adam, dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01)),
     (Adam, torch.optim.Adam, dict(lr=0.05, amsgrad=True)),
@@ -103,9 +103,9 @@ def test_defaults_are_torchs():
     assert Adam(p).param_groups[0]["eps"] == 1e-8
     r = RMSprop(p).param_groups[0]
     assert (r["lr"], r["alpha"], r["eps"]) == (1e-2, 0.99, 1e-8)
-    a = AdaGrad(p).param_groups[0]
+    a = Adagrad(p).param_groups[0]
     assert (a["lr"], a["eps"]) == (1e-2, 1e-10)
-    d = AdaDelta(p).param_groups[0]
+    d = Adadelta(p).param_groups[0]
     assert (d["lr"], d["rho"], d["eps"]) == (1.0, 0.9, 1e-6)
     t = torch.optim.Adadelta([torch.zeros(2, requires_grad=True)]).defaults
     assert (t["lr"], t["rho"], t["eps"]) == (d["lr"], d["rho"], d["eps"])
@@ -174,7 +174,7 @@ def test_zero_grad_lr_property_and_groups():
     (lambda p: Adam(p, betas=(1.0, 0.9)), ValueError),
     (lambda p: Adam(p, betas=(0.9,)), ValueError),
     (lambda p: RMSprop(p, alpha=1.5), ValueError),
-    (lambda p: AdaGrad(p, eps=float("nan")), ValueError),
+    (lambda p: Adagrad(p, eps=float("nan")), ValueError),
     (lambda p: SGD(p[0], lr=0.1), TypeError),
     (lambda p: SGD([np.zeros(2)], lr=0.1), TypeError),
     (lambda p: SGD([], lr=0.1), ValueError),
@@ -194,8 +194,8 @@ def test_sgd_requires_lr():
     (Adam, dict(lr=0.05, amsgrad=True), torch.optim.Adam),
     (SGD, dict(lr=0.05, momentum=0.9), torch.optim.SGD),
     (RMSprop, dict(lr=0.01, momentum=0.5, centered=True), torch.optim.RMSprop),
-    (AdaDelta, dict(), torch.optim.Adadelta),
-    (AdaGrad, dict(lr=0.1), torch.optim.Adagrad),
+    (Adadelta, dict(), torch.optim.Adadelta),
+    (Adagrad, dict(lr=0.1), torch.optim.Adagrad),
 ])
 def test_state_dict_resumes_training_and_names_state_like_torch(cls, kwargs, torch_cls):
     W0, b0, grad, loss_fn = _problem(4)

@@ -1,10 +1,10 @@
-"""dlcourse.perceptron: the Rosenblatt rule, convergence on separable data, failure on XOR."""
+"""dlcourse.models.perceptron: the Rosenblatt rule, convergence on separable data, failure on XOR."""
 
 import numpy as np
 import pytest
 
 from dlcourse import data
-from dlcourse.perceptron import Perceptron
+from dlcourse.models.perceptron import Perceptron
 
 
 def _separable(n=200, gamma=0.1, seed=0, dim=2):

@@ -78,7 +78,7 @@ def test_torch_is_pinned_to_a_cpu_friendly_release_with_a_documented_gpu_path():
 
 
 def test_scale_reads_the_environment(monkeypatch):
-    from dlcourse import config
+    from dlcourse.lecture import config
 
     monkeypatch.setenv("DLCOURSE_SCALE", "full")
     assert config.scale() == "full" and config.pick(1, 2) == 2
@@ -112,7 +112,7 @@ def test_every_notebook_imports_dlcourse_and_has_a_widget_and_asserts():
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
         assert "dlcourse" in code, path.name
-        assert "dlcourse.widgets" in code or "from dlcourse import widgets" in code or "widgets." in code, path.name
+        assert "dlcourse.lecture.widgets" in code or "from dlcourse import widgets" in code or "widgets." in code, path.name
         assert code.count("assert ") >= 5, f"{path.name}: claims must be asserted in cells"
         for heading in ("objective", "summary"):
             assert heading in text, f"{path.name} lacks a {heading} section"

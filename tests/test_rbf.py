@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Lasso, Ridge
 
-from dlcourse import rbf
+from dlcourse.data import noisy_sine
+from dlcourse.models import rbf
 
 
 @pytest.fixture
 def data():
-    return rbf.noisy_sine(30, 0.25, seed=0)
+    return noisy_sine(30, 0.25, seed=0)
 
 
 def test_features_by_hand():

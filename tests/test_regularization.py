@@ -83,7 +83,7 @@ def test_penalty_bad_inputs():
 
 def test_gaussian_noise_train_only():
     x = np.full((400, 500), 2.0)
-    layer = R.GaussianNoise(0.5, rng=0)
+    layer = nn.GaussianNoise(0.5, rng=0)
     out = layer.forward(x)
     noise = out - x
     assert abs(noise.mean()) < 5 * 0.5 / np.sqrt(x.size)
@@ -92,7 +92,7 @@ def test_gaussian_noise_train_only():
     layer.eval()
     np.testing.assert_array_equal(layer.forward(x), x)
     with pytest.raises(ValueError, match="std"):
-        R.GaussianNoise(-1.0)
+        nn.GaussianNoise(-1.0)
 
 
 def test_early_stopping_counts_patience_and_keeps_best_value():

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from dlcourse.autograde import notebook as nbmod
+from dlcourse.autograde.cli import main
 from dlcourse.autograde.engine import hidden_module, module_cases
 from dlcourse.autograde.release import audit_release, build_release
-from dlcourse.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,8 +28,8 @@ def test_bundle_has_what_a_student_needs(bundle):
         assert (bundle / d).is_dir()
     for f in ("README.md", "pyproject.toml", "environment.yml", "Makefile"):
         assert (bundle / f).is_file()
-    assert (bundle / "dlcourse" / "checks.py").is_file()
-    assert (bundle / "dlcourse" / "exercise_cases" / "c01_perceptron.py").is_file()  # public checks ship
+    assert (bundle / "dlcourse" / "autograde" / "checks.py").is_file()
+    assert (bundle / "dlcourse" / "autograde" / "cases" / "c01_perceptron.py").is_file()  # public checks ship
     for ex in (ROOT / "exercises").glob("*.ipynb"):
         assert (bundle / "exercises" / ex.name).read_bytes() == ex.read_bytes()
     readme = (bundle / "README.md").read_text()
@@ -64,7 +64,7 @@ def test_audit_catches_a_leaky_bundle(bundle, tmp_path):
     shutil.copytree(bundle, leaky)
     shutil.copytree(ROOT / "grading", leaky / "grading")
     shutil.copy(ROOT / "solutions" / "01_perceptron.ipynb", leaky / "exercises" / "copy.ipynb")
-    shutil.copy(ROOT / "grading" / "c01_perceptron.py", leaky / "dlcourse" / "exercise_cases" / "c01_extra.py")
+    shutil.copy(ROOT / "grading" / "c01_perceptron.py", leaky / "dlcourse" / "autograde" / "cases" / "c01_extra.py")
     problems = audit_release(leaky, ROOT)
     assert any("grading/" in p for p in problems)
     assert any("solution marker" in p for p in problems)

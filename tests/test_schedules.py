@@ -10,10 +10,10 @@ from torch.optim import lr_scheduler as tls
 from dlcourse.nn import Parameter
 from dlcourse.optim import SGD, Adam
 from dlcourse.optim.schedules import (
-    CosineWarmRestarts,
-    ExponentialDecay,
+    CosineAnnealingWarmRestarts,
+    ExponentialLR,
     InverseDecay,
-    OneCycle,
+    OneCycleLR,
     StepLR,
 )
 
@@ -48,9 +48,9 @@ def test_step_lr(step_size, gamma):
 
 
 @pytest.mark.parametrize("decay", [0.05, 0.3])
-def test_exponential_decay_is_torch_exponential_lr(decay):
+def test_exponential_lr_is_torch_exponential_lr_and_the_decay_exp_minus_k_delta(decay):
     o, t = _pair(lr=0.1)
-    a = _lrs(ExponentialDecay(o, decay), o, 40)
+    a = _lrs(ExponentialLR(o, math.exp(-decay)), o, 40)
     b = _lrs(tls.ExponentialLR(t, gamma=math.exp(-decay)), t, 40)
     assert np.allclose(a, b, rtol=1e-12, atol=0)
     assert np.allclose(a[:, 0], 0.1 * np.exp(-decay * np.arange(40)), rtol=1e-14)
@@ -81,7 +81,7 @@ def test_one_cycle_equals_torch(kw, optim):
         o, t = _pair(Adam, torch.optim.Adam, lr=0.1)
         key = "betas"
     n = kw.get("total_steps") or kw["epochs"] * kw["steps_per_epoch"]
-    a = _lrs(OneCycle(o, max_lr=[1.0, 0.5], **kw), o, n, key)
+    a = _lrs(OneCycleLR(o, max_lr=[1.0, 0.5], **kw), o, n, key)
     b = _lrs(tls.OneCycleLR(t, max_lr=[1.0, 0.5], **kw), t, n, key)
     assert np.allclose(a, b, rtol=1e-12, atol=1e-15)
     assert np.isclose(a[:, 0].max(), 1.0, rtol=0.05)  # reaches max_lr
@@ -90,7 +90,7 @@ def test_one_cycle_equals_torch(kw, optim):
 @pytest.mark.parametrize("T_0, T_mult, eta_min", [(10, 1, 0.0), (5, 2, 1e-3), (3, 3, 0.01)])
 def test_cosine_warm_restarts_equals_torch(T_0, T_mult, eta_min):
     o, t = _pair(lr=0.1)
-    a = _lrs(CosineWarmRestarts(o, T_0, T_mult, eta_min), o, 60)
+    a = _lrs(CosineAnnealingWarmRestarts(o, T_0, T_mult, eta_min), o, 60)
     b = _lrs(tls.CosineAnnealingWarmRestarts(t, T_0, T_mult, eta_min), t, 60)
     assert np.allclose(a, b, rtol=1e-12, atol=1e-15)
     assert a[T_0, 0] == pytest.approx(0.1)  # warm restart back to η0
@@ -98,7 +98,7 @@ def test_cosine_warm_restarts_equals_torch(T_0, T_mult, eta_min):
 
 def test_cosine_warm_restarts_fractional_epochs_equal_torch():
     o, t = _pair(lr=0.1)
-    s, r = CosineWarmRestarts(o, 4, 2, 0.001), tls.CosineAnnealingWarmRestarts(t, 4, 2, 0.001)
+    s, r = CosineAnnealingWarmRestarts(o, 4, 2, 0.001), tls.CosineAnnealingWarmRestarts(t, 4, 2, 0.001)
     for epoch in np.arange(0, 30, 0.37):
         s.step(float(epoch))
         r.step(float(epoch))
@@ -120,10 +120,11 @@ def test_schedule_drives_the_optimizer():
 @pytest.mark.parametrize("make", [
     lambda o: StepLR(o, 0),
     lambda o: StepLR(o, 2.5),
-    lambda o: ExponentialDecay(o, -1),
-    lambda o: OneCycle(o, 1.0),
-    lambda o: OneCycle(o, 1.0, total_steps=10, pct_start=1.5),
-    lambda o: CosineWarmRestarts(o, 0),
+    lambda o: ExponentialLR(o, -1),
+    lambda o: ExponentialLR(o, 0.0),
+    lambda o: OneCycleLR(o, 1.0),
+    lambda o: OneCycleLR(o, 1.0, total_steps=10, pct_start=1.5),
+    lambda o: CosineAnnealingWarmRestarts(o, 0),
     lambda o: StepLR("not an optimizer", 2),
 ])
 def test_bad_arguments_raise(make):
@@ -133,7 +134,7 @@ def test_bad_arguments_raise(make):
 
 def test_one_cycle_overrun_raises():
     o = SGD([Parameter(np.zeros(1))], lr=0.1, momentum=0.9)
-    s = OneCycle(o, 1.0, total_steps=3)
+    s = OneCycleLR(o, 1.0, total_steps=3)
     for _ in range(3):
         s.step()
     with pytest.raises(ValueError, match="total_steps"):

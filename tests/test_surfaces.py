@@ -1,11 +1,11 @@
-"""dlcourse.surfaces: values and gradients against torch autograd; trajectories against plain loops."""
+"""dlcourse.lecture.surfaces: values and gradients against torch autograd; trajectories against plain loops."""
 
 import numpy as np
 import pytest
 import torch
 
-from dlcourse import surfaces
 from dlcourse.data import linear_regression
+from dlcourse.lecture import surfaces
 from dlcourse.optim import SGD, Adam, clip_grad_norm_
 
 TORCH_F = {

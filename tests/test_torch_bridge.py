@@ -9,11 +9,12 @@ import torch
 
 from dlcourse import data, losses, nn, train
 from dlcourse import torch as dtorch
+from dlcourse.models.mlp import build_mlp
 
 
 def test_light_imports_do_not_import_torch():
     code = (
-        "import sys, dlcourse, dlcourse.data, dlcourse.train, dlcourse.perceptron, dlcourse.torch\n"
+        "import sys, dlcourse, dlcourse.data, dlcourse.train, dlcourse.models.perceptron, dlcourse.torch\n"
         "heavy = [m for m in ('torch', 'matplotlib', 'sklearn', 'tqdm') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "print('ok')\n"
@@ -87,13 +88,14 @@ def test_to_torch_module_weights_are_copies_and_dtype():
     twin[0].weight.data.zero_()
     assert np.any(model[0].weight.data != 0)
     with pytest.raises(TypeError, match="cannot convert"):
-        from dlcourse.regularization import GaussianNoise
+        from dlcourse.nn import GaussianNoise
 
         dtorch.to_torch_module(nn.Sequential(GaussianNoise(0.1)))
 
 
-def test_mlp_matches_dlcourse_init_and_architecture():
-    tm = dtorch.mlp([3, 7, 5, 2], activation="tanh", dtype=torch.float64, device="cpu", seed=4, init="xavier_normal")
+def test_torch_twin_of_build_mlp_has_its_layers_and_weights():
+    model = build_mlp([3, 7, 5, 2], "tanh", init="xavier_normal", rng=4)
+    tm = dtorch.to_torch_module(model, dtype=torch.float64, device="cpu")
     kinds = [type(m).__name__ for m in tm]
     assert kinds == ["Linear", "Tanh", "Linear", "Tanh", "Linear"]
     from dlcourse import init
@@ -102,11 +104,7 @@ def test_mlp_matches_dlcourse_init_and_architecture():
     for lin, shape in zip(tm[::2], [(7, 3), (5, 7), (2, 5)], strict=True):
         np.testing.assert_array_equal(lin.weight.detach().numpy(), init.xavier_normal(shape, rng=rng))
         assert torch.all(lin.bias == 0)
-    assert dtorch.mlp([2, 3], device="cpu").__getitem__(0).weight.dtype == torch.float32
-    with pytest.raises(ValueError, match="activation"):
-        dtorch.mlp([2, 3], activation="swish")
-    with pytest.raises(ValueError, match="sizes"):
-        dtorch.mlp([2])
+    assert dtorch.to_torch_module(build_mlp([2, 3]), dtype=torch.float32)[0].weight.dtype == torch.float32
 
 
 def test_fit_torch_full_batch_equals_dlcourse_fit():
@@ -115,7 +113,7 @@ def test_fit_torch_full_batch_equals_dlcourse_fit():
     twin = dtorch.to_torch_module(model)
     from dlcourse.optim import SGD
 
-    h = train.fit(model, losses.softmax_cross_entropy, SGD(model.parameters(), lr=0.5, momentum=0.9), (X, y),
+    h = train.fit(model, losses.cross_entropy, SGD(model.parameters(), lr=0.5, momentum=0.9), (X, y),
                   epochs=8, batch_size=None, progress=False)
     ref = dtorch.fit_torch(twin, X, y, epochs=8, batch_size=None, lr=0.5, momentum=0.9, device="cpu")
     np.testing.assert_allclose(h.train_loss, ref, rtol=1e-10)
@@ -125,11 +123,11 @@ def test_fit_torch_full_batch_equals_dlcourse_fit():
 def test_fit_torch_minibatch_mean_loss_and_optimizers():
     X, y = data.linear_regression(n=30, seed=0)
     for opt in ("sgd", "adam", "rmsprop", "adagrad", "adamw"):
-        tm = dtorch.mlp([1, 1], dtype=torch.float64, device="cpu")
+        tm = dtorch.to_torch_module(build_mlp([1, 1]), device="cpu")
         losses_ = dtorch.fit_torch(tm, X, y, epochs=3, batch_size=7, lr=0.01, optimizer=opt, device="cpu")
         assert len(losses_) == 3 and all(np.isfinite(losses_))
     # the per-epoch value is the size-weighted mean of the batch losses (here: lr = 0, so all equal the full loss)
-    tm = dtorch.mlp([1, 1], dtype=torch.float64, device="cpu")
+    tm = dtorch.to_torch_module(build_mlp([1, 1]), device="cpu")
     w = tm[0].weight.item()
     full = float(np.mean((w * X - y) ** 2))
     got = dtorch.fit_torch(tm, X, y, epochs=2, batch_size=7, lr=0.0, device="cpu")
@@ -139,9 +137,9 @@ def test_fit_torch_minibatch_mean_loss_and_optimizers():
 def test_fit_torch_errors_and_divergence():
     X, y = data.linear_regression(n=30, seed=0)
     with pytest.raises(FloatingPointError, match="epoch"):
-        dtorch.fit_torch(dtorch.mlp([1, 1], dtype=torch.float64, device="cpu"), X * 1e3, y, epochs=50,
+        dtorch.fit_torch(dtorch.to_torch_module(build_mlp([1, 1]), device="cpu"), X * 1e3, y, epochs=50,
                          batch_size=None, lr=10.0, device="cpu")
-    tm = dtorch.mlp([1, 1], dtype=torch.float64, device="cpu")
+    tm = dtorch.to_torch_module(build_mlp([1, 1]), device="cpu")
     with pytest.raises(ValueError, match="optimizer"):
         dtorch.fit_torch(tm, X, y, optimizer="lbfgsx", device="cpu")
     with pytest.raises(ValueError, match="loss"):

@@ -79,9 +79,9 @@ def test_two_layer_mlp_solves_xor():
     Y = y.reshape(-1, 1).astype(float)
     model = nn.Sequential(nn.Linear(2, 8, init="xavier_normal", rng=0), nn.Tanh(),
                           nn.Linear(8, 1, init="xavier_normal", rng=100))
-    h = train.fit(model, losses.bce_with_logits, StandInSGD(model.parameters(), 1.0), (X, Y),
+    h = train.fit(model, losses.binary_cross_entropy_with_logits, StandInSGD(model.parameters(), 1.0), (X, Y),
                   epochs=500, batch_size=None, progress=False)
-    loss, acc = train.evaluate(model, losses.bce_with_logits, X, Y)
+    loss, acc = train.evaluate(model, losses.binary_cross_entropy_with_logits, X, Y)
     assert loss < 0.05 and acc == 1.0
     assert h.train_loss[-1] < 0.05 and h.train_metric[-1] == 1.0
     np.testing.assert_array_equal(train.predict_classes(model, X), y)
@@ -92,12 +92,12 @@ def test_full_batch_fit_equals_hand_loop():
     X, y = _blobs()
     a, b = _mlp(), _mlp()
     lr = 0.3
-    h = train.fit(a, losses.softmax_cross_entropy, StandInSGD(a.parameters(), lr), (X, y),
+    h = train.fit(a, losses.cross_entropy, StandInSGD(a.parameters(), lr), (X, y),
                   epochs=15, batch_size=None, progress=False)
     hand_losses = []
     for _ in range(15):  # the loop written out: zero, forward, loss, backward, step
         b.zero_grad()
-        loss, dout = losses.softmax_cross_entropy(b(X), y)
+        loss, dout = losses.cross_entropy(b(X), y)
         b.backward(dout)
         for p in b.parameters():
             p.data = p.data - lr * p.grad
@@ -145,7 +145,7 @@ def test_minibatch_fit_matches_torch_sgd():
     X, y = _blobs(n=37)
     model = _mlp((3, 6, 3))
     tmodel = _torch_twin(model)
-    h = train.fit(model, losses.softmax_cross_entropy, StandInSGD(model.parameters(), 0.2), (X, y),
+    h = train.fit(model, losses.cross_entropy, StandInSGD(model.parameters(), 0.2), (X, y),
                   epochs=6, batch_size=8, rng=5, progress=False)
     ref = _torch_epochs(tmodel, torch.optim.SGD(tmodel.parameters(), lr=0.2), X, y, 8, 5, 6,
                         torch.nn.functional.cross_entropy)
@@ -162,7 +162,7 @@ def test_real_sgd_with_momentum_matches_torch():
     X, y = _blobs(n=30, seed=2)
     model = _mlp((3, 4, 3), seed=7)
     tmodel = _torch_twin(model)
-    h = train.fit(model, losses.softmax_cross_entropy, SGD(model.parameters(), lr=0.1, momentum=0.9), (X, y),
+    h = train.fit(model, losses.cross_entropy, SGD(model.parameters(), lr=0.1, momentum=0.9), (X, y),
                   epochs=5, batch_size=7, rng=1, progress=False)
     ref = _torch_epochs(tmodel, torch.optim.SGD(tmodel.parameters(), lr=0.1, momentum=0.9), X, y, 7, 1, 5,
                         torch.nn.functional.cross_entropy)
@@ -191,13 +191,13 @@ def test_train_and_eval_modes():
     rec = ModeRecorder()
     model = nn.Sequential(nn.Linear(3, 3, rng=0), rec)
     model.eval()
-    train.fit(model, losses.softmax_cross_entropy, StandInSGD(model.parameters(), 0.1), (X, y),
+    train.fit(model, losses.cross_entropy, StandInSGD(model.parameters(), 0.1), (X, y),
               val=(X[:5], y[:5]), epochs=2, batch_size=10, progress=False)
     # per epoch: 2 training batches in train mode, then one evaluation pass in eval mode
     assert rec.modes == [True, True, False] * 2
     assert not model.training and not rec.training  # fit leaves the model ready for prediction
     model.train()
-    train.evaluate(model, losses.softmax_cross_entropy, X, y)
+    train.evaluate(model, losses.cross_entropy, X, y)
     assert rec.modes[-1] is False and rec.training  # evaluate restores the previous mode
 
 
@@ -205,7 +205,7 @@ def test_divergence_raises_with_epoch_batch_and_last_loss():
     X, y = data.linear_regression(n=30, seed=0)
     model = nn.Sequential(nn.Linear(1, 1, rng=0))
     with pytest.raises(FloatingPointError, match=r"epoch \d+.*batch \d+.*last finite loss: \d"):
-        train.fit(model, losses.mse, StandInSGD(model.parameters(), 1e3), (X, y), epochs=100,
+        train.fit(model, losses.mse_loss, StandInSGD(model.parameters(), 1e3), (X, y), epochs=100,
                   batch_size=10, progress=False, metric=None)
 
 
@@ -214,7 +214,7 @@ def test_scheduler_called_once_per_epoch_and_lr_recorded():
     model = _mlp()
     opt = StandInSGD(model.parameters(), 0.8)
     sched = HalvingScheduler(opt)
-    h = train.fit(model, losses.softmax_cross_entropy, opt, (X, y), epochs=4, batch_size=5,
+    h = train.fit(model, losses.cross_entropy, opt, (X, y), epochs=4, batch_size=5,
                   scheduler=sched, progress=False)
     assert sched.calls == 4
     assert h.lr == [0.8, 0.4, 0.2, 0.1]
@@ -225,7 +225,7 @@ def test_early_stopping_stops_and_restores_best_weights():
     model = _mlp()
     states = []
     es = StopAfter(k=4, best=1)
-    h = train.fit(model, losses.softmax_cross_entropy, StandInSGD(model.parameters(), 0.5), (X, y),
+    h = train.fit(model, losses.cross_entropy, StandInSGD(model.parameters(), 0.5), (X, y),
                   val=(X, y), epochs=20, batch_size=10, early_stopping=es,
                   callbacks=[lambda e, hist, m: states.append(m.state_dict())], progress=False)
     assert h.epochs_run == 4 and h.stopped_early and es.restored and h.best_epoch == 1
@@ -233,7 +233,7 @@ def test_early_stopping_stops_and_restores_best_weights():
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v, states[1][k])
     # the restored weights reproduce the validation loss recorded at the best epoch
-    assert train.evaluate(model, losses.softmax_cross_entropy, X, y)[0] == pytest.approx(h.val_loss[1], abs=1e-12)
+    assert train.evaluate(model, losses.cross_entropy, X, y)[0] == pytest.approx(h.val_loss[1], abs=1e-12)
 
 
 def test_real_early_stopping_keeps_lowest_val_loss():
@@ -242,11 +242,11 @@ def test_real_early_stopping_keeps_lowest_val_loss():
     X, y = _blobs(n=60, seed=3)
     Xtr, Xva, _, ytr, yva, _ = data.train_val_test_split(X, y, val=0.3, test=0.0, seed=0)
     model = _mlp((3, 16, 3), seed=1)
-    h = train.fit(model, losses.softmax_cross_entropy, StandInSGD(model.parameters(), 2.0), (Xtr, ytr),
+    h = train.fit(model, losses.cross_entropy, StandInSGD(model.parameters(), 2.0), (Xtr, ytr),
                   val=(Xva, yva), epochs=40, batch_size=4, rng=0, early_stopping=EarlyStopping(patience=3),
                   progress=False)
     assert h.best_epoch == int(np.argmin(h.val_loss))
-    assert train.evaluate(model, losses.softmax_cross_entropy, Xva, yva)[0] == pytest.approx(min(h.val_loss), abs=1e-12)
+    assert train.evaluate(model, losses.cross_entropy, Xva, yva)[0] == pytest.approx(min(h.val_loss), abs=1e-12)
 
 
 def test_callbacks_stop_and_see_every_batch():
@@ -261,7 +261,7 @@ def test_callbacks_stop_and_see_every_batch():
             self.batches.append((epoch, batch, loss))
 
     c = Counter()
-    h = train.fit(model, losses.softmax_cross_entropy, StandInSGD(model.parameters(), 0.1), (X, y),
+    h = train.fit(model, losses.cross_entropy, StandInSGD(model.parameters(), 0.1), (X, y),
                   epochs=10, batch_size=10, callbacks=[c, lambda e, hist, m: e == 2], progress=False)
     assert h.epochs_run == 3 and h.stopped_early
     assert [(e, b) for e, b, _ in c.batches] == [(e, b) for e in range(3) for b in range(3)]
@@ -281,12 +281,12 @@ def test_penalty_and_clipping_equal_hand_loop():
                 total += 0.5 * lam * np.sum(p.data**2)
         return total
 
-    h = train.fit(a, losses.softmax_cross_entropy, StandInSGD(a.parameters(), lr), (X, y), epochs=5,
+    h = train.fit(a, losses.cross_entropy, StandInSGD(a.parameters(), lr), (X, y), epochs=5,
                   batch_size=None, penalty=l2, clip_grad_norm=max_norm, progress=False)
     pens = []
     for _ in range(5):
         b.zero_grad()
-        _, dout = losses.softmax_cross_entropy(b(X), y)
+        _, dout = losses.cross_entropy(b(X), y)
         b.backward(dout)
         pens.append(l2(b.parameters()))
         g = np.sqrt(sum(np.sum(p.grad**2) for p in b.parameters()))
@@ -301,7 +301,7 @@ def test_penalty_and_clipping_equal_hand_loop():
 def test_clip_by_value_bounds_each_step():
     X, y = data.linear_regression(n=30, seed=0)
     model = nn.Sequential(nn.Linear(1, 1, init="zeros"))
-    train.fit(model, losses.mse, StandInSGD(model.parameters(), 1.0), (X, y), epochs=1, batch_size=None,
+    train.fit(model, losses.mse_loss, StandInSGD(model.parameters(), 1.0), (X, y), epochs=1, batch_size=None,
               clip_grad_value=0.01, metric=None, progress=False)
     # from θ = 0 the gradient is far above 0.01 in both components: one step moves each by exactly lr·0.01
     assert model[0].weight.data.item() == pytest.approx(0.01) and model[0].bias.data.item() == pytest.approx(0.01)
@@ -314,17 +314,17 @@ def test_accuracy_and_metric_resolution():
     assert train.accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0])) == 0.5
     assert train.accuracy(np.array([[0.7], [0.2]]), np.array([[1.0], [1.0]])) == 0.5
     assert train.accuracy(np.array([0.1, -0.1]), np.array([1, 0]), threshold=0.0) == 1.0
-    # under bce_with_logits a single column is a logit: 0.1 > 0 counts as class 1
+    # under binary_cross_entropy_with_logits a single column is a logit: 0.1 > 0 counts as class 1
     X = np.array([[1.0], [-1.0]])
     model = nn.Sequential(nn.Linear(1, 1, init="zeros"))
     model[0].weight.data[:] = 0.1
     Y = np.array([[1.0], [0.0]])
-    _, acc = train.evaluate(model, losses.bce_with_logits, X, Y)
+    _, acc = train.evaluate(model, losses.binary_cross_entropy_with_logits, X, Y)
     assert acc == 1.0
-    _, acc_mse = train.evaluate(model, losses.mse, X, Y)  # as probabilities, 0.1 < 0.5 -> class 0
+    _, acc_mse = train.evaluate(model, losses.mse_loss, X, Y)  # as probabilities, 0.1 < 0.5 -> class 0
     assert acc_mse == 0.5
     with pytest.raises(ValueError, match="metric"):
-        train.evaluate(model, losses.mse, X, Y, metric="f1")
+        train.evaluate(model, losses.mse_loss, X, Y, metric="f1")
     with pytest.raises(ValueError, match="shape"):
         train.accuracy(np.zeros((3, 2)), np.zeros(4))
 
@@ -332,12 +332,12 @@ def test_accuracy_and_metric_resolution():
 def test_evaluate_batches_equal_full_pass_and_custom_metric():
     X, y = _blobs(n=23)
     model = _mlp()
-    full = losses.softmax_cross_entropy(model(X), y)[0]
-    loss, m = train.evaluate(model, losses.softmax_cross_entropy, X, y, batch_size=4,
+    full = losses.cross_entropy(model(X), y)[0]
+    loss, m = train.evaluate(model, losses.cross_entropy, X, y, batch_size=4,
                              metric=lambda out, t: float(np.mean(out[:, 0])))
     assert loss == pytest.approx(full, abs=1e-14)
     assert m == pytest.approx(float(np.mean(model(X)[:, 0])))
-    assert train.evaluate(model, losses.softmax_cross_entropy, X, y, metric=None)[1] is None
+    assert train.evaluate(model, losses.cross_entropy, X, y, metric=None)[1] is None
 
 
 def test_predict_proba_and_classes_against_torch():
@@ -357,9 +357,9 @@ def test_predict_proba_and_classes_against_torch():
 def test_history_as_dict_and_progress_bar_run_identically():
     X, y = _blobs(n=12)
     a, b = _mlp(), _mlp()
-    ha = train.fit(a, losses.softmax_cross_entropy, StandInSGD(a.parameters(), 0.1), (X, y), val=(X, y),
+    ha = train.fit(a, losses.cross_entropy, StandInSGD(a.parameters(), 0.1), (X, y), val=(X, y),
                    epochs=3, batch_size=5, rng=0, progress=True)
-    hb = train.fit(b, losses.softmax_cross_entropy, StandInSGD(b.parameters(), 0.1), (X, y), val=(X, y),
+    hb = train.fit(b, losses.cross_entropy, StandInSGD(b.parameters(), 0.1), (X, y), val=(X, y),
                    epochs=3, batch_size=5, rng=0, progress=False)
     assert ha.as_dict() == hb.as_dict()
     d = ha.as_dict()
@@ -372,7 +372,7 @@ def test_fit_rejects_bad_input():
     X, y = _blobs(n=10)
     model = _mlp()
     opt = StandInSGD(model.parameters(), 0.1)
-    ce = losses.softmax_cross_entropy
+    ce = losses.cross_entropy
     with pytest.raises(ValueError, match="early_stopping needs validation"):
         train.fit(model, ce, opt, (X, y), early_stopping=StopAfter(1, 0), progress=False)
     with pytest.raises(ValueError, match="same, non-zero number of rows"):
@@ -396,7 +396,7 @@ def test_real_step_lr_schedule_matches_torch():
     X, y = _blobs(n=12)
     model = _mlp()
     opt = SGD(model.parameters(), lr=0.4)
-    h = train.fit(model, losses.softmax_cross_entropy, opt, (X, y), epochs=7, batch_size=6,
+    h = train.fit(model, losses.cross_entropy, opt, (X, y), epochs=7, batch_size=6,
                   scheduler=StepLR(opt, step_size=3, gamma=0.5), progress=False)
     topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.4)
     tsched = torch.optim.lr_scheduler.StepLR(topt, step_size=3, gamma=0.5)

@@ -1,4 +1,4 @@
-"""dlcourse.widgets, notebooks 01-02: the explorers' callbacks are plain functions, tested here."""
+"""dlcourse.lecture.widgets, notebooks 01-02: the explorers' callbacks are plain functions, tested here."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from dlcourse import activations, mlp, widgets
+from dlcourse import activations
 from dlcourse.data import xor
+from dlcourse.lecture import perceptron_limits as limits
+from dlcourse.lecture import widgets
+from dlcourse.models import two_layer
 
 
 def test_xor_mlp_update_solves_xor_and_matches_the_equations():
@@ -15,9 +18,9 @@ def test_xor_mlp_update_solves_xor_and_matches_the_equations():
     r = widgets.xor_mlp_update(n_hidden=3, activation="tanh", lr=1.0, epochs=1500, seed=0, ax=ax)
     assert r["accuracy"] == 1.0 and r["loss"] < 0.05
     X, y = xor()
-    np.testing.assert_array_equal(mlp.two_layer_predict(r["params"], X), y)
+    np.testing.assert_array_equal(two_layer.two_layer_predict(r["params"], X), y)
     # same numbers as calling the package directly
-    _, log = mlp.train_two_layer(mlp.init_two_layer(2, 3, 1, rng=0, std=1.0), X, y, lr=1.0, epochs=1500)
+    _, log = two_layer.train_two_layer(two_layer.init_two_layer(2, 3, 1, rng=0, std=1.0), X, y, lr=1.0, epochs=1500)
     assert log.loss == r["log"].loss
     assert "100%" in ax.get_title()
 
@@ -51,7 +54,7 @@ def test_perceptron_update_zero_init_lr_only_scales_the_weights():
 
 def test_perceptron_update_converges_on_separable_data_and_draws():
     X, y = _blobs(gap=3.0)
-    assert mlp.is_linearly_separable(X, y)[0]
+    assert limits.is_linearly_separable(X, y)[0]
     fig, ax = plt.subplots()
     r = widgets.perceptron_update(X, y, lr=1.0, max_epochs=100, ax=ax, validation=(X, y))
     assert r["converged"] and r["history"].mistakes[-1] == 0

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from dlcourse import experiments, plots, surfaces, widgets
+from dlcourse.lecture import experiments, plots, surfaces, widgets
 from dlcourse.optim import SGD
 
 

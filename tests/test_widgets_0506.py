@@ -6,13 +6,15 @@ import pytest
 import torch
 from sklearn.linear_model import Ridge
 
-from dlcourse import rbf, widgets
+from dlcourse import data
+from dlcourse.lecture import widgets
+from dlcourse.models import rbf
 
 
 def test_rbf_update_l2_matches_ridge_and_reports_errors():
     fig, ax = plt.subplots()
     res = widgets.rbf_regularization_update(alpha=2.0, sigma=0.05, noise=0.25, seed=0, ax=ax)
-    x, y = rbf.noisy_sine(30, 0.25, seed=0)
+    x, y = data.noisy_sine(30, 0.25, seed=0)
     phi = rbf.rbf_features(x, x, 0.05, bias=False)
     ridge = Ridge(alpha=1.0, solver="cholesky").fit(phi, y)  # α/2 = 1 (see rbf.RBFNetwork.fit)
     grid = np.linspace(0, 1, 400)
@@ -68,7 +70,7 @@ def test_explorers_expose_their_controls():
 def test_plots_0506_draw_what_they_are_given():
     from types import SimpleNamespace
 
-    from dlcourse import plots
+    from dlcourse.lecture import plots
 
     fig, axes = plt.subplots(2, 3)
     hist = SimpleNamespace(train_loss=[3.0, 2.0, 1.0, 0.5], val_loss=[3.1, 2.2, 2.5, 2.9], best_epoch=1)

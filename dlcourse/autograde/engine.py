@@ -4,7 +4,7 @@
 sub-folders or ``student.ipynb`` files), runs every (student, question, case) through
 :func:`dlcourse.autograde.sandbox.run_case` on a small thread pool (each case is its own
 process), and returns one record per student.  Questions and points come from the trusted
-``exercises/NN_topic.ipynb`` of the course, cases from ``dlcourse.exercise_cases`` (public)
+``exercises/NN_topic.ipynb`` of the course, cases from ``dlcourse.autograde.cases`` (public)
 and ``grading/`` (hidden); the submission only contributes its graded cells' code.
 """
 
@@ -26,7 +26,7 @@ from dlcourse.autograde import notebook as nbmod
 from dlcourse.autograde.sandbox import ForkServer, run_case
 from dlcourse.autograde.spec import Case, Limits, compare
 
-PUBLIC_PACKAGE = "dlcourse.exercise_cases"
+PUBLIC_PACKAGE = "dlcourse.autograde.cases"
 
 
 class GradingSetupError(RuntimeError):

@@ -103,7 +103,7 @@ def audit_release(bundle: str | Path, course_root: str | Path) -> list[str]:
         secrets |= nbmod.secret_lines(nbmod.read(sol))
     hidden: set[str] = set()
     for mod in sorted((root / "grading").glob("c*.py")):
-        hidden |= hidden_lines(mod, root / "dlcourse" / "exercise_cases" / mod.name)
+        hidden |= hidden_lines(mod, root / "dlcourse" / "autograde" / "cases" / mod.name)
     texts = [p for p in bundle.rglob("*") if p.is_file() and p.suffix in (".py", ".ipynb", ".md", ".txt", ".toml", ".yml", ".cfg")]
     for p in texts:
         text = p.read_text(encoding="utf-8", errors="replace")

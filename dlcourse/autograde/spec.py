@@ -1,7 +1,7 @@
 """What a grading case is, and how a result is compared with what was expected.
 
 Used in two places: the grading (parent) process of ``dlcourse grade`` and the student's
-kernel (``dlcourse.checks.check``).  Nothing here ever calls a method on an object that
+kernel (``dlcourse.autograde.checks.check``).  Nothing here ever calls a method on an object that
 student code made: results arrive as plain numpy arrays decoded from an ``.npz`` file
 (``allow_pickle=False``) or, in the kernel, converted by :func:`to_plain` first.
 """

@@ -8,9 +8,7 @@ from dlcourse.optim import schedules
 from dlcourse.optim.clip import clip_grad_norm_, clip_grad_value_
 from dlcourse.optim.optimizers import (
     SGD,
-    AdaDelta,
     Adadelta,
-    AdaGrad,
     Adagrad,
     Adam,
     AdamW,
@@ -19,16 +17,16 @@ from dlcourse.optim.optimizers import (
     SimplifiedNesterov,
 )
 from dlcourse.optim.schedules import (
-    CosineWarmRestarts,
-    ExponentialDecay,
+    CosineAnnealingWarmRestarts,
+    ExponentialLR,
     InverseDecay,
     LRScheduler,
-    OneCycle,
+    OneCycleLR,
     StepLR,
 )
 
 __all__ = [
-    "Optimizer", "SGD", "SimplifiedNesterov", "AdaGrad", "Adagrad", "RMSprop", "AdaDelta", "Adadelta",
-    "Adam", "AdamW", "clip_grad_value_", "clip_grad_norm_", "schedules", "LRScheduler", "StepLR",
-    "InverseDecay", "ExponentialDecay", "OneCycle", "CosineWarmRestarts",
+    "Optimizer", "SGD", "SimplifiedNesterov", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+    "clip_grad_value_", "clip_grad_norm_", "schedules", "LRScheduler", "StepLR", "InverseDecay",
+    "ExponentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
 ]

@@ -20,8 +20,7 @@ from dlcourse.nn import Parameter
 from dlcourse.optim.clip import _as_params
 
 __all__ = [
-    "Optimizer", "SGD", "SimplifiedNesterov", "AdaGrad", "Adagrad", "RMSprop", "AdaDelta",
-    "Adadelta", "Adam", "AdamW",
+    "Optimizer", "SGD", "SimplifiedNesterov", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
 ]
 
 
@@ -201,8 +200,8 @@ class SimplifiedNesterov(Optimizer):
         state["velocity"] = delta * v - eta * g  # v ← δ v − η g
 
 
-class AdaGrad(Optimizer):
-    """AdaGrad (Duchi et al., 2011), as ``torch.optim.Adagrad``.
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al., 2011), as ``torch.optim.Adagrad``.
 
     r ← r + g ⊙ g;  θ ← θ − η_t g / (√r + δ),  η_t = η / (1 + (t − 1)·lr_decay).
     """
@@ -266,8 +265,8 @@ class RMSprop(Optimizer):
             p.data -= group["lr"] * g / avg
 
 
-class AdaDelta(Optimizer):
-    """AdaDelta (Zeiler, 2012), as ``torch.optim.Adadelta``.
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012), as ``torch.optim.Adadelta``.
 
     r ← ρ r + (1 − ρ) g²;  Δ = √(s + δ) / √(r + δ) ⊙ g;  s ← ρ s + (1 − ρ) Δ²;  θ ← θ − η Δ.
     Zeiler's method has no step size: η = lr = 1 (the default) is the paper's rule.
@@ -350,7 +349,3 @@ class AdamW(Adam):
                  maximize: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
 
-
-# torch's spellings, so code written for torch.optim runs unchanged.
-Adagrad = AdaGrad
-Adadelta = AdaDelta

@@ -1,7 +1,7 @@
 """Learning-rate schedules, torch.optim.lr_scheduler-style, for any :mod:`dlcourse.optim` optimizer.
 
 Construct after the optimizer; call ``step()`` once per epoch (or per batch for
-:class:`OneCycle`); ``get_last_lr()`` gives the list of current rates (one per group).  Like
+:class:`OneCycleLR`); ``get_last_lr()`` gives the list of current rates (one per group).  Like
 torch, construction performs "step 0": ``base_lrs`` are the groups' initial rates and the
 rate for epoch k is η_k = f(η_0, k).
 
@@ -9,10 +9,12 @@ rate for epoch k is η_k = f(η_0, k).
 schedule               η_k                                          torch equivalent
 =====================  ===========================================  ==========================
 StepLR                 η0 · γ^⌊k / step_size⌋                       StepLR
-InverseDecay           η0 / (1 + k δ)            (deck 004)         LambdaLR
-ExponentialDecay       η0 · exp(−k δ)            (deck 004)         ExponentialLR(γ = e^−δ)
-OneCycle               warm-up to max_lr, anneal to max_lr/(div·final_div) (Smith, 2018)  OneCycleLR
-CosineWarmRestarts     η_min + (η0 − η_min)(1 + cos(π T_cur / T_i))/2 (Loshchilov & Hutter, 2017)
+InverseDecay           η0 / (1 + k δ)                               LambdaLR(lambda k: 1/(1 + kδ))
+ExponentialLR          η0 · γ^k  (η0 · exp(−k δ) with γ = e^−δ)     ExponentialLR
+OneCycleLR             warm-up to max_lr, anneal to                 OneCycleLR
+                       max_lr/(div·final_div) (Smith, 2018)
+CosineAnnealing-       η_min + (η0 − η_min)(1 + cos(π T_cur/T_i))/2 CosineAnnealingWarmRestarts
+WarmRestarts           (Loshchilov & Hutter, 2017)
 =====================  ===========================================  ==========================
 """
 
@@ -24,7 +26,7 @@ from typing import Any
 from dlcourse.optim.optimizers import Optimizer
 from dlcourse.validation import check_positive
 
-__all__ = ["LRScheduler", "StepLR", "InverseDecay", "ExponentialDecay", "OneCycle", "CosineWarmRestarts"]
+__all__ = ["LRScheduler", "StepLR", "InverseDecay", "ExponentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts"]
 
 
 class LRScheduler:
@@ -88,18 +90,21 @@ class InverseDecay(LRScheduler):
         return [base / (1 + self.last_epoch * self.decay) for base in self.base_lrs]
 
 
-class ExponentialDecay(LRScheduler):
-    """η_k = η0 · exp(−k δ) (deck 004), δ = ``decay``; torch's ExponentialLR with γ = e^(−δ)."""
+class ExponentialLR(LRScheduler):
+    """η_k = η0 · γ^k, as ``torch.optim.lr_scheduler.ExponentialLR``.
 
-    def __init__(self, optimizer: Optimizer, decay: float) -> None:
-        self.decay = check_positive(decay, "decay", allow_zero=True)
+    The exponential decay η0 · exp(−k δ) of the lectures is the same schedule with γ = e^(−δ).
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        self.gamma = check_positive(gamma, "gamma")
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
-        return [base * math.exp(-self.last_epoch * self.decay) for base in self.base_lrs]
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
-class OneCycle(LRScheduler):
+class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith, 2018), as ``torch.optim.lr_scheduler.OneCycleLR``; step per batch.
 
     The rate rises from max_lr/div_factor to max_lr over the first ``pct_start`` of the
@@ -164,7 +169,7 @@ class OneCycle(LRScheduler):
     def get_lr(self) -> list[float]:
         k = self.last_epoch
         if k > self.total_steps:  # torch's bound (it allows one step past the end)
-            raise ValueError(f"OneCycle stepped {k} times, but total_steps is {self.total_steps}")
+            raise ValueError(f"OneCycleLR stepped {k} times, but total_steps is {self.total_steps}")
         lrs = []
         for group in self.optimizer.param_groups:
             start = 0.0
@@ -179,7 +184,7 @@ class OneCycle(LRScheduler):
         return lrs
 
 
-class CosineWarmRestarts(LRScheduler):
+class CosineAnnealingWarmRestarts(LRScheduler):
     """SGDR (Loshchilov & Hutter, 2017), as ``CosineAnnealingWarmRestarts``.
 
     η = η_min + (η0 − η_min)(1 + cos(π T_cur / T_i)) / 2; after T_i epochs T_cur resets to 0 and

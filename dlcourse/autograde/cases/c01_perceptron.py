@@ -2,7 +2,7 @@
 
 Oracle: the perceptron rule written out here, loop by loop (Rosenblatt 1958; deck 001):
 predict ŷ = sign(w·x + b) with sign(0) = +1; on a mistake, y (w·x + b) <= 0, update
-w ← w + lr·y·x and b ← b + lr·y.  Nothing here calls dlcourse.perceptron.
+w ← w + lr·y·x and b ← b + lr·y.  Nothing here calls dlcourse.models.perceptron.
 """
 
 from __future__ import annotations

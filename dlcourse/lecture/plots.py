@@ -117,7 +117,7 @@ def plot_history(history, ax=None, *, keys=None, logy: bool = False, title: str 
 def plot_perceptron_history(history, ax=None, *, title: str | None = None):
     """Mistakes per epoch (bars, left axis) and accuracy per epoch (lines, right axis).
 
-    ``history`` is a :class:`dlcourse.perceptron.PerceptronHistory` (or a dict with the lists
+    ``history`` is a :class:`dlcourse.models.perceptron.PerceptronHistory` (or a dict with the lists
     ``mistakes``, ``accuracy`` and optionally ``val_accuracy``).  Returns (ax, ax_accuracy).
     """
     fields = history if isinstance(history, dict) else vars(history)
@@ -141,7 +141,7 @@ def plot_perceptron_history(history, ax=None, *, title: str | None = None):
 
 def plot_pass_costs(histories, ax=None, *, backward_cost: float = 2.0, target: float | None = None,
                     logx: bool = True, title: str | None = None):
-    """Loss against the work spent, in forward-pass units, for :class:`dlcourse.mlp.PassHistory` runs.
+    """Loss against the work spent, in forward-pass units, for :class:`dlcourse.lecture.perceptron_limits.PassHistory` runs.
 
     ``histories`` maps a label to a history; a backward pass counts ``backward_cost`` forward
     passes.  ``target`` draws the loss level being compared as a dashed line.
@@ -263,7 +263,7 @@ def plot_layer_variances(variances, ax=None, *, logy: bool = True, ylabel: str =
 
 def plot_trajectories(surface, paths, ax=None, *, levels: int = 30, log_levels: bool = True,
                       title: str | None = None, grid: int = 200, mark_every: int | None = None):
-    """Contours of a :class:`dlcourse.surfaces.Surface` with optimizer paths on top.
+    """Contours of a :class:`dlcourse.lecture.surfaces.Surface` with optimizer paths on top.
 
     ``paths`` maps a label to an array (K, 2) of iterates (e.g. from ``surfaces.trajectory``).
     """
@@ -388,7 +388,7 @@ def plot_percentiles(steps, values, ax=None, *, q=(15, 50, 85), title: str | Non
 
 def plot_accuracy_to_target(curves, target: float, ax=None, *, title: str | None = None):
     """Validation accuracy per epoch for each labelled run, the target line, and the first epoch reaching it."""
-    from dlcourse.deepnets import first_epoch_reaching
+    from dlcourse.lecture.experiments import first_epoch_reaching
 
     ax = _axes(ax, figsize=(6, 4))
     for label, acc in curves.items():

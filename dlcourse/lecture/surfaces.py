@@ -129,7 +129,7 @@ def cliff(height: float = 4.0, steepness: float = 40.0, position: float = 1.0) -
 
 def linreg_surface(x, y, xlim=(-1.0, 11.0), ylim=(-1.0, 7.0)) -> Surface:
     """The loss L(θ₀, θ₁) = mean((θ₀ + θ₁ x − y)²) of deck 003's regression, as a surface in θ."""
-    from dlcourse.experiments import linreg_features
+    from dlcourse.models.linear_regression import linreg_features
 
     x = as_float_array(x, "x").reshape(-1)
     y = as_float_array(y, "y").reshape(-1)

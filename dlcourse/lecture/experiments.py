@@ -1,7 +1,7 @@
-"""Small, seeded experiments the lecture notebooks run and assert on.
+"""Small, seeded experiments the lecture notebooks run and assert on (notebooks 03, 04, 06).
 
 Each function returns plain numbers/arrays (dataclasses), never draws; the figures are in
-:mod:`dlcourse.plots`.  Notebooks call these so that no algorithm is written in a notebook.
+:mod:`dlcourse.lecture.plots`.  Notebooks call these so that no algorithm is written in a notebook.
 """
 
 from __future__ import annotations
@@ -12,23 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dlcourse import data, losses, nn
-from dlcourse.deepnets import ACTIVATIONS, build_mlp
-from dlcourse.validation import as_float_array, as_rng, check_positive
+from dlcourse.models.mlp import build_mlp
+from dlcourse.validation import as_float_array, as_rng
 
 # ---------------------------------------------------------------------------------------------
 # Notebooks 03-04: initialization, optimizers
 # ---------------------------------------------------------------------------------------------
-
-def mlp(widths: Sequence[int], activation: str = "relu", init="he_normal", rng=None,
-        last_activation: bool = True) -> nn.Sequential:
-    """Linear(w₀, w₁), act, Linear(w₁, w₂), act, ...; ``last_activation=False`` ends on a Linear.
-
-    :func:`dlcourse.deepnets.build_mlp` without its options, plus the optional last activation.
-    """
-    model = build_mlp(widths, activation, init=init, rng=rng)
-    make = ACTIVATIONS[activation]
-    return nn.Sequential(*model, make()) if last_activation and make is not None else model
-
 
 @dataclass
 class LayerStats:
@@ -58,7 +47,7 @@ def layer_statistics(depth: int = 10, width: int = 256, activation: str = "tanh"
     """
     rng = as_rng(seed)
     widths = [int(width)] * (int(depth) + 1) if widths is None else [int(w) for w in widths]
-    model = mlp(widths, activation, init, rng)
+    model = build_mlp(widths, activation, init=init, last_activation=True, rng=rng)
     x = rng.normal(size=(int(n), widths[0]))
     blocks, i = [], 0
     layers = list(model)
@@ -100,7 +89,7 @@ def train_xor(init, seed: int, epochs: int = 1000, lr: float = 0.1, momentum: fl
               hidden: int = 4, activation: str = "sigmoid") -> XorRun:
     """Deck 003's experiment: 2-``hidden``-1, sigmoid units, biases 0, BCE, SGD(lr, momentum), full batch.
 
-    The output unit is a sigmoid too; it is fused into the loss (``bce_with_logits``), which is
+    The output unit is a sigmoid too; it is fused into the loss (``binary_cross_entropy_with_logits``), which is
     the same model with a numerically safe gradient.  ``failed`` = some XOR point is still
     misclassified after ``epochs`` full-batch steps.
     """
@@ -109,10 +98,10 @@ def train_xor(init, seed: int, epochs: int = 1000, lr: float = 0.1, momentum: fl
 
     X, y = data.xor()
     Y = y.reshape(-1, 1).astype(float)
-    model = mlp([2, int(hidden), 1], activation, init, rng=np.random.default_rng(seed), last_activation=False)
+    model = build_mlp([2, int(hidden), 1], activation, init=init, rng=np.random.default_rng(seed))
     opt = SGD(model.parameters(), lr=lr, momentum=momentum)
     # one full batch per epoch: train_loss[k] is the loss before the k-th step
-    history = fit(model, losses.bce_with_logits, opt, (X, Y), epochs=int(epochs), batch_size=None,
+    history = fit(model, losses.binary_cross_entropy_with_logits, opt, (X, Y), epochs=int(epochs), batch_size=None,
                   shuffle=False, metric=None, progress=False)
     curve = np.array(history.train_loss)
     logits = model(X)
@@ -126,49 +115,6 @@ def xor_failures(init, seeds: Sequence[int] = range(20), **kwargs) -> list[XorRu
 
 
 # --- Linear regression by gradient descent (deck 003: y = 3x + 2 + U(−0.1, 0.1)) ----------------
-
-
-@dataclass
-class GDPath:
-    """θ after every update (``thetas``, the start first), the full-data loss after every epoch,
-    and whether the excess loss L(θ) − L(θ*) fell below ``tol``."""
-
-    thetas: np.ndarray
-    epoch_thetas: np.ndarray
-    losses: np.ndarray
-    epochs_run: int
-    converged: bool
-
-    @property
-    def theta(self) -> np.ndarray:
-        return self.thetas[-1]
-
-
-def linreg_features(x) -> np.ndarray:
-    """Φ = [1, x]: the design matrix of f_θ(x) = θᵀ[1, x] (deck 003), shape (N, 2)."""
-    x = as_float_array(x, "x").reshape(-1)
-    return np.column_stack([np.ones_like(x), x])
-
-
-def linreg_loss_grad(theta, x, y) -> tuple[float, np.ndarray]:
-    """L(θ) = mean((θ₀ + θ₁x − y)²) and ∇L = Φᵀ dL/dŷ (the chain rule through ``losses.mse``)."""
-    phi = linreg_features(x)
-    y = as_float_array(y, "y").reshape(-1)
-    if y.shape[0] != phi.shape[0]:
-        raise ValueError(f"x and y must have the same number of samples, got {phi.shape[0]} and {y.shape[0]}")
-    loss, dpred = losses.mse(phi @ theta, y)
-    return loss, phi.T @ dpred  # dL/dθ = Σ_n dL/dŷ_n · [1, x_n]
-
-
-def least_squares(x, y) -> np.ndarray:
-    """θ* = argmin mean((θ₀ + θ₁x − y)²), the closed form GD should reach."""
-    return np.linalg.lstsq(linreg_features(x), as_float_array(y, "y").reshape(-1), rcond=None)[0]
-
-
-def linreg_hessian(x) -> np.ndarray:
-    """H = ∇²L = (2/N) ΦᵀΦ: constant for the squared loss; GD is stable iff η < 2/λ_max(H)."""
-    phi = linreg_features(x)
-    return 2.0 * phi.T @ phi / phi.shape[0]
 
 
 def nesterov_classic(grad: Callable[[np.ndarray], np.ndarray], theta0, lr: float, momentum: float,
@@ -190,56 +136,6 @@ def nesterov_classic(grad: Callable[[np.ndarray], np.ndarray], theta0, lr: float
     return np.array(thetas), np.array(vs)
 
 
-def linreg_gd(x, y, theta0=(10.0, 5.0), lr: float = 0.005, batch_size: int | None = None,
-              epochs: int = 1000, tol: float | None = None, optimizer: Callable | None = None,
-              seed: int = 0, scheduler: Callable | None = None) -> GDPath:
-    """Fit f_θ(x) = θ₀ + θ₁x by batch (``batch_size=None``), stochastic (1) or mini-batch GD.
-
-    ``optimizer(params)`` builds any :mod:`dlcourse.optim` optimizer (default ``SGD(lr)``).
-    Each epoch visits the samples once in a fresh random order (``seed``); training stops after
-    the first epoch whose excess loss L(θ) − L(θ*) is below ``tol`` (None: run every epoch).
-    ``scheduler(optimizer)`` builds a learning-rate schedule, stepped once per epoch.
-    """
-    from dlcourse.optim import SGD
-
-    phi = linreg_features(x)
-    y = as_float_array(y, "y").reshape(-1)
-    n = phi.shape[0]
-    if y.shape[0] != n:
-        raise ValueError(f"x and y must have the same number of samples, got {n} and {y.shape[0]}")
-    bs = n if batch_size is None else int(batch_size)
-    if not 1 <= bs <= n:
-        raise ValueError(f"batch_size must be in [1, {n}] or None, got {batch_size}")
-    check_positive(lr, "lr")
-    theta = nn.Parameter(as_float_array(theta0, "theta0", ndim=1))
-    if theta.shape != (2,):
-        raise ValueError(f"theta0 must be (θ₀, θ₁), shape (2,), got {theta.shape}")
-    opt = optimizer([theta]) if optimizer is not None else SGD([theta], lr=lr)
-    sched = scheduler(opt) if scheduler is not None else None
-    l_star = linreg_loss_grad(least_squares(x, y), x, y)[0]
-    rng = np.random.default_rng(seed)
-    thetas, epoch_thetas, curve = [theta.data.copy()], [theta.data.copy()], []
-    converged = False
-    epoch = 0
-    for epoch in range(1, int(epochs) + 1):
-        for phi_b, y_b in data.batches(phi, y, bs, shuffle=bs < n, rng=rng):  # a fresh order each epoch
-            opt.zero_grad()
-            _, g = linreg_loss_grad(theta.data, phi_b[:, 1], y_b)
-            theta.grad = g
-            opt.step()
-            if not np.all(np.abs(theta.data) < 1e100):  # diverging: stop before the loss overflows
-                raise FloatingPointError(f"gradient descent diverged at epoch {epoch} (θ = {theta.data}); lower lr")
-            thetas.append(theta.data.copy())
-        if sched is not None:
-            sched.step()
-        epoch_thetas.append(theta.data.copy())
-        curve.append(linreg_loss_grad(theta.data, x, y)[0])
-        if tol is not None and curve[-1] - l_star < tol:
-            converged = True
-            break
-    return GDPath(np.array(thetas), np.array(epoch_thetas), np.array(curve), epoch, converged)
-
-
 # --- Optimizers on a real task: an MLP on scikit-learn's digits ---------------------------------
 
 
@@ -258,9 +154,62 @@ def compare_optimizers_digits(optimizers: dict[str, Callable], epochs: int = 20,
     Xtr, Xva = scaler.transform(Xtr), scaler.transform(Xva)
     results = {}
     for name, factory in optimizers.items():
-        model = mlp([X.shape[1], int(hidden), 10], "relu", "he_normal", rng=np.random.default_rng(seed),
-                    last_activation=False)
-        results[name] = fit(model, losses.softmax_cross_entropy, factory(model.parameters()),
+        model = build_mlp([X.shape[1], int(hidden), 10], "relu", init="he_normal", rng=np.random.default_rng(seed))
+        results[name] = fit(model, losses.cross_entropy, factory(model.parameters()),
                             train=(Xtr, ytr), val=(Xva, yva), epochs=int(epochs), batch_size=batch_size,
                             rng=np.random.default_rng(seed), progress=False)
     return results
+
+
+def first_epoch_reaching(values: Sequence[float], target: float) -> int | None:
+    """The 1-based number of epochs after which ``values`` first reaches ``target`` (None: never)."""
+    hits = np.flatnonzero(np.asarray(values, dtype=float) >= target)
+    return int(hits[0]) + 1 if hits.size else None
+
+
+class ActivationPercentiles:
+    """A :func:`dlcourse.train.fit` callback: every ``every`` batches, the ``q`` percentiles of
+    the input of one unit of a hidden layer over a fixed probe batch.
+
+    ``layer`` indexes the Sequential: the recorded value is ``model[:layer](X_probe)[:, unit]``,
+    i.e. what enters module ``layer`` (pass the index of a Sigmoid to get its input).  The probe
+    is run in eval mode (so BatchNorm's running statistics are neither used for training nor
+    changed) and the mode is restored.  ``steps`` and ``values`` (rows of percentiles) grow as
+    training goes.
+    """
+
+    def __init__(self, model: nn.Sequential, X_probe, layer: int, unit: int = 0, every: int = 5,
+                 q: Sequence[float] = (15, 50, 85)) -> None:
+        if not isinstance(model, nn.Sequential):
+            raise TypeError(f"model must be a dlcourse.nn.Sequential, got {type(model).__name__}")
+        if not 0 < int(layer) <= len(model):
+            raise ValueError(f"layer must index a module of the model (1..{len(model)}), got {layer}")
+        self.model, self.layer, self.unit = model, int(layer), int(unit)
+        self.X = as_float_array(X_probe, "X_probe", ndim=2)
+        self.every, self.q = int(every), tuple(float(v) for v in q)
+        self.steps: list[int] = []
+        self.values: list[np.ndarray] = []
+        self._count = 0
+        self.record()  # before the first step
+
+    def record(self) -> None:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            z = self.model[: self.layer].forward(self.X)[:, self.unit]
+        finally:
+            self.model.train(was_training)
+        self.steps.append(self._count)
+        self.values.append(np.percentile(z, self.q))
+
+    def on_batch_end(self, epoch: int, batch: int, loss: float) -> None:
+        self._count += 1
+        if self._count % self.every == 0:
+            self.record()
+
+    def __call__(self, epoch, history, model) -> bool:
+        return False  # nothing to do at the end of an epoch; never stops training
+
+    def as_array(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps (T,), percentiles (T, len(q)))."""
+        return np.array(self.steps), np.vstack(self.values)

@@ -1,6 +1,6 @@
 """Instant, advisory feedback inside an exercise notebook: ``check("qid", fn)``.
 
-Runs the public cases of question ``qid`` (from :mod:`dlcourse.exercise_cases`) on the
+Runs the public cases of question ``qid`` (from :mod:`dlcourse.autograde.cases`) on the
 student's function in the student's own kernel and prints, per case, PASS or FAIL with the
 expected and the returned value and a hint.  It never raises for student code (a stub says
 "not implemented yet"); real grading is the autograder's (``dlcourse grade``), which also
@@ -48,7 +48,7 @@ class CaseReport:
 
 
 def _modules():
-    import dlcourse.exercise_cases as pkg
+    import dlcourse.autograde.cases as pkg
 
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.name.startswith("c"):

@@ -1,13 +1,16 @@
-"""dlcourse.plots, shared and notebooks 01-02 sections: what each function draws, checked on the artists."""
+"""dlcourse.lecture.plots, shared and notebooks 01-02 sections: what each function draws, checked on the artists."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dlcourse import activations, mlp, plots
+from dlcourse import activations
 from dlcourse.autodiff import Value
-from dlcourse.perceptron import PerceptronHistory
+from dlcourse.lecture import perceptron_limits as limits
+from dlcourse.lecture import plots
+from dlcourse.models import two_layer
+from dlcourse.models.perceptron import PerceptronHistory
 from dlcourse.train import History
 
 
@@ -58,7 +61,7 @@ def test_plot_loss_curves_and_history():
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [0.5, 0.7])
     ax = plots.plot_history({"loss": [4.0, 2.0], "accuracy": [0.1, 0.9]})
     assert len(ax.get_lines()) == 2
-    log = mlp.TrainLog(loss=[0.7, 0.3], accuracy=[0.5, 1.0])
+    log = two_layer.TrainLog(loss=[0.7, 0.3], accuracy=[0.5, 1.0])
     ax = plots.plot_history(log, keys=["loss"])
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [0.7, 0.3])
     ax = plots.plot_history([5.0, 4.0, 3.0])
@@ -77,7 +80,7 @@ def test_plot_perceptron_history_bars_and_accuracy():
 
 
 def test_plot_pass_costs_uses_the_cost_in_forward_passes():
-    h = mlp.PassHistory(loss=[1.0, 0.5], forward=[1, 2], backward=[0, 1])
+    h = limits.PassHistory(loss=[1.0, 0.5], forward=[1, 2], backward=[0, 1])
     ax = plots.plot_pass_costs({"gd": h}, backward_cost=2.0, target=0.6)
     line = ax.get_lines()[0]
     np.testing.assert_array_equal(line.get_xdata(), [1, 4])  # 2 forward + 2·1 backward

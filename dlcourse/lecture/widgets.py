@@ -40,17 +40,17 @@ def xor_mlp_update(n_hidden: int = 2, activation: str = "tanh", lr: float = 1.0,
     Returns {"accuracy", "loss", "params", "log"} (full-batch gradient descent from an
     N(0, 1) initialisation drawn with ``seed``).
     """
-    from dlcourse import mlp
     from dlcourse.data import xor
+    from dlcourse.models import two_layer
 
     X, y = xor()
-    params0 = mlp.init_two_layer(2, int(n_hidden), 1, rng=int(seed), std=1.0)
-    params, log = mlp.train_two_layer(params0, X, y, lr=lr, epochs=int(epochs), activation=activation)
+    params0 = two_layer.init_two_layer(2, int(n_hidden), 1, rng=int(seed), std=1.0)
+    params, log = two_layer.train_two_layer(params0, X, y, lr=lr, epochs=int(epochs), activation=activation)
     result = {"accuracy": log.accuracy[-1], "loss": log.loss[-1], "params": params, "log": log}
     if ax is not None:
-        from dlcourse.plots import plot_decision_boundary
+        from dlcourse.lecture.plots import plot_decision_boundary
 
-        plot_decision_boundary(lambda G: mlp.two_layer_predict(params, G, activation=activation), X, y,
+        plot_decision_boundary(lambda G: two_layer.two_layer_predict(params, G, activation=activation), X, y,
                                ax, resolution=120,
                                title=f"2-{n_hidden}-1 {activation}: accuracy {result['accuracy']:.0%}, loss {result['loss']:.3f}")
     return result
@@ -72,19 +72,19 @@ def xor_mlp_explorer():
 
 def perceptron_update(X, y, lr: float = 1.0, max_epochs: int = 30, init_scale: float = 0.0, seed: int = 0,
                       validation=None, ax=None) -> dict:
-    """Fit :class:`dlcourse.perceptron.Perceptron` from w̃₀ ~ init_scale·N(0, I) and plot its epochs.
+    """Fit :class:`dlcourse.models.perceptron.Perceptron` from w̃₀ ~ init_scale·N(0, I) and plot its epochs.
 
     Returns {"history", "converged", "epochs", "weights"}.  With ``init_scale = 0`` the
     learning rate only rescales the weights, so the mistakes per epoch do not depend on it.
     """
-    from dlcourse.perceptron import Perceptron
+    from dlcourse.models.perceptron import Perceptron
 
     X = np.asarray(X, dtype=float)
     w0 = float(init_scale) * np.random.default_rng(int(seed)).standard_normal(X.shape[1] + 1)
     model = Perceptron(lr=lr, max_epochs=int(max_epochs))
     history = model.fit(X, y, w0=w0, validation=validation)
     if ax is not None:
-        from dlcourse.plots import plot_perceptron_history
+        from dlcourse.lecture.plots import plot_perceptron_history
 
         plot_perceptron_history(history, ax, title=f"lr={lr:g}, init scale {init_scale:g}: "
                                 + ("converged" if model.converged_ else "no convergence")
@@ -129,7 +129,7 @@ def activation_update(name: str = "sigmoid", z: float = 0.0, ax=None) -> dict:
         "df_numeric": float(numerical_gradient(f, np.array([z]), h=1e-6)[0]),  # (f(z + h) − f(z − h)) / 2h
     }
     if ax is not None:
-        from dlcourse.plots import plot_activation
+        from dlcourse.lecture.plots import plot_activation
 
         plot_activation(name, ax, mark=z)
         ax.set_title(f"{name}: f({z:g}) = {result['f']:.4g}, f'({z:g}) = {result['df']:.4g}")
@@ -156,15 +156,15 @@ def gradcheck_update(log10_h: float = -5.0, activation: str = "tanh", seed: int 
     chosen h = 10^log10_h.  Returns {"h", "rel_error", "hs", "errors"}: the error falls as h² (the
     truncation term) until round-off ≈ ε/h takes over, so it is smallest near h ≈ 1e-5.
     """
-    from dlcourse import mlp
     from dlcourse.gradcheck import numerical_gradient, rel_error
+    from dlcourse.models import two_layer
 
     rng = np.random.default_rng(int(seed))
     X = rng.standard_normal((5, 3))
     y = rng.integers(0, 2, size=5)
-    params = mlp.init_two_layer(3, 4, 1, rng=rng, std=1.0)
-    theta, spec = mlp.flatten_params(params)
-    loss_fn, loss_and_grad = mlp.two_layer_objective(X, y, spec, activation=activation)
+    params = two_layer.init_two_layer(3, 4, 1, rng=rng, std=1.0)
+    theta, spec = two_layer.flatten_params(params)
+    loss_fn, loss_and_grad = two_layer.two_layer_objective(X, y, spec, activation=activation)
     analytic = loss_and_grad(theta)[1]
 
     def error(h: float) -> float:
@@ -216,7 +216,8 @@ def init_histograms_update(scheme: str = "xavier_normal", activation: str = "tan
     ``scheme`` is a :mod:`dlcourse.init` name; ``std`` is used only by ``"normal"`` (N(0, std²)).
     Returns {"variances": per-layer variances, "stats": the LayerStats}.
     """
-    from dlcourse import experiments, init
+    from dlcourse import init
+    from dlcourse.lecture import experiments
 
     if scheme not in init.SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; expected one of {sorted(init.SCHEMES)}")
@@ -224,7 +225,7 @@ def init_histograms_update(scheme: str = "xavier_normal", activation: str = "tan
     stats = experiments.layer_statistics(int(depth), int(width), activation, initializer, n=int(n), seed=int(seed))
     variances = stats.variances(what)
     if ax is not None:
-        from dlcourse.plots import plot_layer_histograms
+        from dlcourse.lecture.plots import plot_layer_histograms
 
         label = f"N(0, {std:g}²)" if scheme == "normal" else scheme
         kind = {"a": "activations", "z": "pre-activations", "dz": "gradients dL/dz", "da": "gradients dL/da"}[what]
@@ -250,14 +251,14 @@ def init_explorer():
 
 # --- notebook 04 -------------------------------------------------------------------------------
 
-OPTIMIZER_CHOICES = ("SGD", "Nesterov", "SimplifiedNesterov", "AdaGrad", "RMSprop", "AdaDelta", "Adam")
+OPTIMIZER_CHOICES = ("SGD", "Nesterov", "SimplifiedNesterov", "Adagrad", "RMSprop", "Adadelta", "Adam")
 
 
 def make_optimizer(name: str, lr: float, momentum: float = 0.0):
     """A factory ``params -> optimizer`` for ``name`` in ``OPTIMIZER_CHOICES``.
 
-    ``momentum`` is SGD's μ (Nesterov's too), RMSprop's momentum and Adam's β₁; AdaGrad and
-    AdaDelta ignore it.
+    ``momentum`` is SGD's μ (Nesterov's too), RMSprop's momentum and Adam's β₁; Adagrad and
+    Adadelta ignore it.
     """
     from dlcourse import optim
 
@@ -265,9 +266,9 @@ def make_optimizer(name: str, lr: float, momentum: float = 0.0):
         "SGD": lambda p: optim.SGD(p, lr=lr, momentum=momentum),
         "Nesterov": lambda p: optim.SGD(p, lr=lr, momentum=max(momentum, 1e-12), nesterov=True),
         "SimplifiedNesterov": lambda p: optim.SimplifiedNesterov(p, lr=lr, momentum=momentum),
-        "AdaGrad": lambda p: optim.AdaGrad(p, lr=lr),
+        "Adagrad": lambda p: optim.Adagrad(p, lr=lr),
         "RMSprop": lambda p: optim.RMSprop(p, lr=lr, momentum=momentum),
-        "AdaDelta": lambda p: optim.AdaDelta(p, lr=lr),
+        "Adadelta": lambda p: optim.Adadelta(p, lr=lr),
         "Adam": lambda p: optim.Adam(p, lr=lr, betas=(momentum, 0.999)),
     }
     if name not in makers:
@@ -282,7 +283,7 @@ def optimizer_path_update(optimizer: str = "SGD", lr: float = 0.05, momentum: fl
     Returns {"path": (steps + 1, 2) iterates, "final_value": f at the last iterate, "diverged"}.
     A divergent run is reported (``diverged=True``, the path up to the blow-up) rather than raised.
     """
-    from dlcourse import surfaces
+    from dlcourse.lecture import surfaces
 
     surf = surfaces.get(surface)
     factory = make_optimizer(optimizer, lr, momentum)
@@ -298,7 +299,7 @@ def optimizer_path_update(optimizer: str = "SGD", lr: float = 0.05, momentum: fl
         diverged = True
     final = surf.value(path[-1]) if not diverged else float("inf")
     if ax is not None:
-        from dlcourse.plots import plot_trajectories
+        from dlcourse.lecture.plots import plot_trajectories
 
         shown = path[np.all(np.abs(path) < 1e3 * span, axis=1)]
         plot_trajectories(surf, {f"{optimizer} (lr={lr:g}, μ={momentum:g})": shown}, ax,
@@ -335,9 +336,10 @@ def rbf_regularization_update(alpha: float = 2.0, l1: float = 0.0, sigma: float 
     descent.  Returns {"train_mse", "test_mse" (against sin 2πx on a grid), "zeros" (exactly
     zero kernel weights), "max_weight", "model"}; draws the fit on ``ax`` when given.
     """
-    from dlcourse import rbf
+    from dlcourse import data
+    from dlcourse.models import rbf
 
-    x, y = rbf.noisy_sine(int(n), noise, seed=int(seed))
+    x, y = data.noisy_sine(int(n), noise, seed=int(seed))
     net = rbf.RBFNetwork(x, sigma=sigma)
     if l1 > 0:
         net.fit_gd(x, y, alpha=alpha, l1=l1, steps=int(steps))
@@ -353,7 +355,7 @@ def rbf_regularization_update(alpha: float = 2.0, l1: float = 0.0, sigma: float 
         "model": net,
     }
     if ax is not None:
-        from dlcourse.plots import plot_rbf_fits
+        from dlcourse.lecture.plots import plot_rbf_fits
 
         plot_rbf_fits(x, y, grid, {f"α={alpha:g}, l1={l1:g}": pred}, ax, truth=truth,
                       title=f"train MSE {result['train_mse']:.3f}, test MSE {result['test_mse']:.3g}, "

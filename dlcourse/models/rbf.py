@@ -124,11 +124,3 @@ class RBFNetwork:
         return history
 
 
-def noisy_sine(n: int = 30, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The deck's RBF example: n points x ~ U(0, 1), y = sin(2πx) + N(0, noise²), sorted by x."""
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n}")
-    noise = check_positive(noise, "noise", allow_zero=True)
-    rng = np.random.default_rng(seed)
-    x = np.sort(rng.uniform(0.0, 1.0, int(n)))
-    return x, np.sin(2 * np.pi * x) + noise * rng.standard_normal(int(n))

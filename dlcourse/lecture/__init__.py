@@ -1,0 +1,23 @@
+"""What only the lecture notebooks use: the scale of their experiments, figures, explorers.
+
+* :mod:`~dlcourse.lecture.config`: quick or full scale (``DLCOURSE_SCALE``);
+* :mod:`~dlcourse.lecture.plots`, :mod:`~dlcourse.lecture.widgets`: figures and ipywidgets
+  explorers (their callbacks are plain functions, tested without a browser);
+* :mod:`~dlcourse.lecture.surfaces`: 2-D loss surfaces and optimizer trajectories on them;
+* :mod:`~dlcourse.lecture.perceptron_limits`: notebook 01's measurements;
+* :mod:`~dlcourse.lecture.experiments`: the seeded experiments of notebooks 03, 04 and 06.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SUBMODULES = ("config", "experiments", "perceptron_limits", "plots", "surfaces", "widgets")
+__all__ = list(_SUBMODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'dlcourse.lecture' has no attribute {name!r}")
