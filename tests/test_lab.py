@@ -8,10 +8,11 @@ import json
 import urllib.request
 import uuid
 
-import dlcourse
 import pytest
 from _lab_server import MAKEFILE_LAB, ROOT, TOKEN, LabDidNotStart, lab_server
 from _lab_server import get as _get
+
+import dlcourse
 
 
 @pytest.fixture(scope="module")
