@@ -1,40 +1,65 @@
 """Pure forward/backward functions, CS231n style: ``forward(...) -> (out, cache)`` and
-``backward(dout, cache) -> grads``.  The modules in :mod:`dlcourse.nn` are thin wrappers
-around these, and the exercises are phrased against them.  Row-major: a batch is (N, D).
+``backward(dout, cache) -> grads``.  The exercises are phrased against these.  Row-major: a
+batch is (N, D).
+
+Each public function validates its arguments (shapes, dtypes, ranges) and then calls a private,
+unchecked kernel (``_linear``, ``_batchnorm_train``, ...); the modules in :mod:`dlcourse.nn`
+validate their input once at their own boundary and call the same kernels, so every call path
+checks its input exactly once.
+
+Dtypes: the output has the dtype of the parameters (``w``, ``gamma``); the input must have that
+dtype too — float32 input with float64 weights (or the reverse) raises a TypeError naming both,
+as torch does, and integer input is refused rather than cast (see
+:func:`dlcourse.validation.as_model_input`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.validation import as_float_array, as_rng, check_positive, check_probability
+from dlcourse.validation import (
+    as_float_array,
+    as_model_input,
+    as_rng,
+    check_positive,
+    check_probability,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Linear (affine) layer
 # ---------------------------------------------------------------------------------------------
 
 
+def _linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """Unchecked kernel of :func:`linear_forward`: x Wᵀ + b, the bias added in place."""
+    out = x @ w.T  # z_n = W x_n for every row n (one GEMM)
+    if b is not None:
+        out += b  # in place on the fresh GEMM output: no second (N, out) array
+    return out
+
+
 def linear_forward(x, w, b=None) -> tuple[np.ndarray, tuple]:
-    """out = x Wᵀ + b, for x (N, in), W (out, in), b (out,) — torch's ``F.linear``."""
-    x = as_float_array(x, "x", ndim=2)
+    """out = x Wᵀ + b, for x (N, in), W (out, in), b (out,) — torch's ``F.linear``.
+
+    ``x`` must have W's floating dtype (the output has it too).
+    """
     w = as_float_array(w, "w", ndim=2)
+    x = as_model_input(x, w.dtype, "x", where="linear_forward", ndim=2)
     if x.shape[1] != w.shape[1]:
         raise ValueError(
             f"x has {x.shape[1]} features but w expects {w.shape[1]}: x shape {x.shape}, w shape {w.shape} (out, in)"
         )
-    out = x @ w.T  # z_n = W x_n for every row n
     if b is not None:
-        b = as_float_array(b, "b", ndim=1)
+        b = as_model_input(b, w.dtype, "b", where="linear_forward", ndim=1)
         if b.shape[0] != w.shape[0]:
             raise ValueError(f"b must have shape ({w.shape[0]},) to match w {w.shape}, got {b.shape}")
-        out = out + b
-    return out, (x, w, b is not None)
+    return _linear(x, w, b), (x, w, b is not None)
 
 
 def linear_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Given dL/dout (N, out): dx = dout W, dW = doutᵀ x, db = Σ_n dout_n."""
     x, w, has_bias = cache
-    dout = as_float_array(dout, "dout", ndim=2)
+    dout = as_model_input(dout, w.dtype, "dout", where="linear_backward", ndim=2)
     if dout.shape != (x.shape[0], w.shape[0]):
         raise ValueError(f"dout must have shape {(x.shape[0], w.shape[0])}, got {dout.shape}")
     dx = dout @ w  # (N, out) @ (out, in)
@@ -44,8 +69,25 @@ def linear_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray | N
 
 
 # ---------------------------------------------------------------------------------------------
-# Regularization: dropout (issue 4 appends below)
+# Regularization: dropout
 # ---------------------------------------------------------------------------------------------
+
+
+def _dropout_scale(x: np.ndarray, p: float, train: bool, rng, inverted: bool) -> np.ndarray | None:
+    """Unchecked kernel: the multiplier m/(1 − p) (or m, or 1 − p) in x's dtype; None = identity."""
+    if train and p > 0.0:
+        # m_i ~ Bernoulli(1 − p), True = unit kept.  Drawn in float64 whatever x's dtype, so a
+        # float32 model and its float64 twin drop the same units for the same seed.
+        keep = rng.random(x.shape) >= p
+        if inverted and p == 1.0:
+            return np.zeros_like(x)  # every unit dropped
+        scale = keep.astype(x.dtype)
+        if inverted:
+            scale *= 1.0 / (1.0 - p)  # E[m_i x_i / (1 − p)] = x_i; the Python float keeps x's dtype
+        return scale
+    if train or inverted:
+        return None  # p = 0 (nothing dropped) or inverted dropout at test time: identity
+    return np.full_like(x, 1.0 - p)  # standard dropout at test time: E[m_i] x_i = (1 − p) x_i
 
 
 def dropout_forward(x, p: float = 0.5, train: bool = True, rng=None, *, inverted: bool = True) -> tuple[np.ndarray, tuple]:
@@ -55,20 +97,11 @@ def dropout_forward(x, p: float = 0.5, train: bool = True, rng=None, *, inverted
     so E[out] = x and test time is the identity.  Standard (``inverted=False``, Srivastava et al.
     2014): ``out = x · m`` at train time and ``out = (1 − p) · x`` at test time.
     Returns ``(out, cache)``; ``cache`` holds the multiplier that :func:`dropout_backward` needs.
+    The mask and the output keep x's floating dtype (integer x becomes float64).
     """
     x = as_float_array(x, "x")
     p = check_probability(p, "p (dropout probability)", inclusive_high=True)
-    if train and p > 0.0:
-        keep = as_rng(rng).random(x.shape) >= p  # m_i ~ Bernoulli(1 − p): True = unit kept
-        if inverted:
-            # scale the survivors by 1/(1 − p) so that E[m_i x_i / (1 − p)] = x_i; p = 1 drops all
-            scale = keep / (1.0 - p) if p < 1.0 else np.zeros_like(x)
-        else:
-            scale = keep.astype(x.dtype)  # standard dropout: no rescaling while training
-    elif train or inverted:
-        scale = None  # p = 0 (nothing dropped) or inverted dropout at test time: identity
-    else:
-        scale = np.full_like(x, 1.0 - p)  # standard dropout at test time: E[m_i] x_i = (1 − p) x_i
+    scale = _dropout_scale(x, p, bool(train), as_rng(rng), inverted)
     out = x if scale is None else x * scale
     return out, (scale,)
 
@@ -81,16 +114,110 @@ def standard_dropout_forward(x, p: float = 0.5, train: bool = True, rng=None) ->
 def dropout_backward(dout, cache) -> np.ndarray:
     """dL/dx = dL/dout · (the same mask and scale as the forward pass): out is linear in x."""
     (scale,) = cache
-    dout = as_float_array(dout, "dout")
     if scale is None:
-        return dout
+        return as_float_array(dout, "dout")
+    dout = as_model_input(dout, scale.dtype, "dout", where="dropout_backward")
     if dout.shape != scale.shape:
         raise ValueError(f"dout must have the forward input's shape {scale.shape}, got {dout.shape}")
     return dout * scale
 
+
 # ---------------------------------------------------------------------------------------------
-# Batch normalization (issue 4 appends below)
+# Batch normalization
 # ---------------------------------------------------------------------------------------------
+
+
+def _batchnorm_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean, running_var,
+                     momentum: float, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unchecked, fused kernel of train-mode batch norm on (N, D): returns (y, x̂, 1/√(σ²_B + ε)).
+
+    Five passes over (N, D): the mean, x − μ, Σ(x − μ)² (one fused reduction, no temporary),
+    x̂ in place, and y = γ x̂ + β (one new array, β added in place).  The variance is computed
+    from the centred values, which is both cheaper than ``x.var`` (no second mean) and exact
+    for data far from 0 (no cancellation, unlike E[x²] − E[x]²).
+    """
+    n = x.shape[0]
+    mu = x.mean(axis=0)  # μ_B = (1/N) Σ_i x_i
+    xhat = x - mu  # x − μ_B, turned into x̂ in place below
+    var = np.einsum("ij,ij->j", xhat, xhat)  # Σ_i (x_i − μ_B)²
+    var /= n  # σ²_B, biased: used to normalise
+    istd = 1.0 / np.sqrt(var + eps)  # 1/√(σ²_B + ε), (D,)
+    xhat *= istd  # x̂ = (x − μ_B) / √(σ²_B + ε)
+    out = xhat * gamma
+    out += beta  # y = γ x̂ + β
+    if running_mean is not None:
+        running_mean *= 1.0 - momentum
+        running_mean += momentum * mu  # μ ← (1 − momentum) μ + momentum μ_B
+    if running_var is not None:
+        running_var *= 1.0 - momentum
+        running_var += (momentum * n / (n - 1)) * var  # σ² ← ... + momentum · N/(N−1) σ²_B (unbiased)
+    return out, xhat, istd
+
+
+def _batchnorm_eval(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean: np.ndarray,
+                    running_var: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unchecked kernel of eval-mode batch norm: the fixed affine map y = x·(γ r) + (β − μ γ r),
+    r = 1/√(σ² + ε) from the running statistics; returns (y, x̂, r), x̂ = (x − μ) r."""
+    istd = 1.0 / np.sqrt(running_var + eps)
+    xhat = x - running_mean
+    xhat *= istd
+    out = xhat * gamma
+    out += beta
+    return out, xhat, istd
+
+
+def _batchnorm_backward_train(dout: np.ndarray, xhat: np.ndarray, istd: np.ndarray, gamma: np.ndarray,
+                              input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Unchecked kernel of the closed-form train-mode backward (see
+    :func:`batchnorm_backward_simplified`), written as
+
+    dx = γ r · (dy − Σ_i dy_i / N − x̂ · Σ_i dy_i x̂_i / N),  r = 1/√(σ²_B + ε),
+
+    with one new (N, D) array and three passes over it; dx is skipped when ``input_grad`` is False.
+    """
+    n = dout.shape[0]
+    dbeta = dout.sum(axis=0)  # Σ_i dy_i
+    dgamma = np.einsum("ij,ij->j", dout, xhat)  # Σ_i dy_i x̂_i, without a (N, D) temporary
+    if not input_grad:
+        return None, dgamma, dbeta
+    dx = xhat * (dgamma / n)  # x̂ · Σ dy x̂ / N
+    dx += dbeta / n  # + Σ dy / N
+    np.subtract(dout, dx, out=dx)  # dy − Σ dy / N − x̂ Σ dy x̂ / N
+    dx *= gamma * istd  # · γ r
+    return dx, dgamma, dbeta
+
+
+def _batchnorm_backward_eval(dout: np.ndarray, xhat: np.ndarray, istd: np.ndarray, gamma: np.ndarray,
+                             input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Unchecked kernel of the eval-mode backward: y = γ r (x − μ) + β is a fixed affine map."""
+    dbeta = dout.sum(axis=0)
+    dgamma = np.einsum("ij,ij->j", dout, xhat)
+    return (dout * (gamma * istd) if input_grad else None), dgamma, dbeta
+
+
+def _check_batchnorm_args(x, gamma, beta, running_mean, running_var, train, momentum, eps, where):
+    gamma = as_float_array(gamma, "gamma", ndim=1)
+    x = as_model_input(x, gamma.dtype, "x", where=where, ndim=2)
+    n, d = x.shape
+    beta = as_model_input(beta, gamma.dtype, "beta", where=where, ndim=1)
+    if gamma.shape != (d,) or beta.shape != (d,):
+        raise ValueError(f"gamma and beta must have shape ({d},) for x of shape {x.shape}, got {gamma.shape} and {beta.shape}")
+    if not 0.0 <= float(momentum) <= 1.0:
+        raise ValueError(f"momentum must lie in [0, 1], got {momentum}")
+    eps = check_positive(eps, "eps")
+    for name, buf in (("running_mean", running_mean), ("running_var", running_var)):
+        if buf is not None and (not isinstance(buf, np.ndarray) or buf.shape != (d,)):
+            raise ValueError(f"{name} must be an ndarray of shape ({d},), got {getattr(buf, 'shape', type(buf).__name__)}")
+        if buf is not None and buf.dtype != gamma.dtype:
+            raise TypeError(f"{where}: {name} has dtype {buf.dtype} but gamma has {gamma.dtype}: "
+                            f"convert it with {name}.astype(np.{gamma.dtype})")
+    if train and n < 2:
+        # torch: "Expected more than 1 value per channel when training"; a batch of one has
+        # zero variance and its unbiased variance is 0/0.
+        raise ValueError(f"batch norm in train mode needs more than 1 value per feature, got x of shape {x.shape}")
+    if not train and (running_mean is None or running_var is None):
+        raise ValueError("batch norm in eval mode needs running_mean and running_var")
+    return x, gamma, beta, float(momentum), eps
 
 
 def batchnorm_forward(
@@ -111,42 +238,16 @@ def batchnorm_forward(
     the weight of the new batch statistic and the *unbiased* batch variance:
     ``running ← (1 − momentum) · running + momentum · batch``.
     Eval: the running averages replace the batch statistics, so BN is a fixed affine map.
+    x, β and the running statistics must have γ's floating dtype; y has it too.
+    The cache holds (x̂, 1/√(σ² + ε), γ, train).
     """
-    x = as_float_array(x, "x", ndim=2)
-    n, d = x.shape
-    gamma = as_float_array(gamma, "gamma", ndim=1)
-    beta = as_float_array(beta, "beta", ndim=1)
-    if gamma.shape != (d,) or beta.shape != (d,):
-        raise ValueError(f"gamma and beta must have shape ({d},) for x of shape {x.shape}, got {gamma.shape} and {beta.shape}")
-    if not 0.0 <= float(momentum) <= 1.0:
-        raise ValueError(f"momentum must lie in [0, 1], got {momentum}")
-    check_positive(eps, "eps")
-    for name, buf in (("running_mean", running_mean), ("running_var", running_var)):
-        if buf is not None and (not isinstance(buf, np.ndarray) or buf.shape != (d,)):
-            raise ValueError(f"{name} must be an ndarray of shape ({d},), got {getattr(buf, 'shape', type(buf).__name__)}")
+    x, gamma, beta, momentum, eps = _check_batchnorm_args(
+        x, gamma, beta, running_mean, running_var, train, momentum, eps, "batchnorm_forward")
     if train:
-        if n < 2:
-            # torch: "Expected more than 1 value per channel when training"; a batch of one has
-            # zero variance and its unbiased variance is 0/0.
-            raise ValueError(f"batch norm in train mode needs more than 1 value per feature, got x of shape {x.shape}")
-        mu = x.mean(axis=0)  # μ_B = (1/N) Σ_i x_i
-        var = x.var(axis=0)  # σ²_B = (1/N) Σ_i (x_i − μ_B)²  (biased: used to normalise)
-        if running_mean is not None:
-            running_mean *= 1.0 - momentum
-            running_mean += momentum * mu  # μ ← (1 − momentum) μ + momentum μ_B
-        if running_var is not None:
-            running_var *= 1.0 - momentum
-            running_var += momentum * var * n / (n - 1)  # σ² ← ... + momentum · N/(N−1) σ²_B
+        out, xhat, istd = _batchnorm_train(x, gamma, beta, running_mean, running_var, momentum, eps)
     else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch norm in eval mode needs running_mean and running_var")
-        mu, var = running_mean, running_var  # fixed statistics at test time (only read below)
-    xc = x - mu  # centred input
-    std = np.sqrt(var + eps)  # √(σ² + ε)
-    istd = 1.0 / std
-    xhat = xc * istd  # x̂ = (x − μ) / √(σ² + ε)
-    out = gamma * xhat + beta  # y = γ x̂ + β
-    return out, (x, xc, std, istd, xhat, gamma, bool(train))
+        out, xhat, istd = _batchnorm_eval(x, gamma, beta, running_mean, running_var, eps)
+    return out, (xhat, istd, gamma, bool(train))
 
 
 def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -155,9 +256,11 @@ def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     Forward graph (train mode): μ = mean(x) → xc = x − μ → sq = xc² → σ² = mean(sq) →
     s = √(σ² + ε) → r = 1/s → x̂ = xc·r → y = γ x̂ + β.  Returns (dx, dγ, dβ).
     """
-    x, xc, std, istd, xhat, gamma, train = cache
-    dout = _check_dout(dout, x)
-    n = x.shape[0]
+    xhat, istd, gamma, train = cache
+    dout = _check_dout(dout, xhat)
+    n = xhat.shape[0]
+    std = 1.0 / istd  # s = √(σ² + ε)
+    xc = xhat * std  # the centred input x − μ, recovered from x̂ = xc · r
     dbeta = dout.sum(axis=0)  # y = γ x̂ + β:  ∂L/∂β = Σ_i ∂L/∂y_i
     dgamma = (dout * xhat).sum(axis=0)  # ∂L/∂γ = Σ_i ∂L/∂y_i · x̂_i
     dxhat = dout * gamma  # ∂L/∂x̂ = ∂L/∂y · γ
@@ -167,7 +270,7 @@ def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     dr = (dxhat * xc).sum(axis=0)  # x̂ = xc · r: ∂L/∂r = Σ_i ∂L/∂x̂_i · xc_i (r is shared by rows)
     ds = -dr / std**2  # r = 1/s: ∂r/∂s = −1/s²
     dvar = ds * 0.5 / std  # s = √(σ² + ε): ∂s/∂σ² = 1 / (2s)
-    dsq = np.broadcast_to(dvar / n, x.shape)  # σ² = (1/N) Σ_i sq_i: each row gets ∂L/∂σ² / N
+    dsq = np.broadcast_to(dvar / n, xhat.shape)  # σ² = (1/N) Σ_i sq_i: each row gets ∂L/∂σ² / N
     dxc = dxc + 2.0 * xc * dsq  # sq = xc²: second path into xc, ∂sq/∂xc = 2 xc
     dmu = -dxc.sum(axis=0)  # xc = x − μ: ∂L/∂μ = −Σ_i ∂L/∂xc_i
     dx = dxc + dmu / n  # xc = x − μ (direct path) and μ = (1/N) Σ_i x_i
@@ -179,19 +282,14 @@ def batchnorm_backward_simplified(dout, cache) -> tuple[np.ndarray, np.ndarray, 
 
     dx = γ / (N √(σ²_B + ε)) · (N·dy − Σ_i dy_i − x̂ · Σ_i dy_i x̂_i).  Returns (dx, dγ, dβ).
     """
-    x, xc, std, istd, xhat, gamma, train = cache
-    dout = _check_dout(dout, x)
-    n = x.shape[0]
-    dbeta = dout.sum(axis=0)  # Σ_i dy_i
-    dgamma = (dout * xhat).sum(axis=0)  # Σ_i dy_i x̂_i
-    if not train:
-        return dout * gamma * istd, dgamma, dbeta  # fixed affine map at test time
-    dx = (gamma * istd / n) * (n * dout - dbeta - xhat * dgamma)
-    return dx, dgamma, dbeta
+    xhat, istd, gamma, train = cache
+    dout = _check_dout(dout, xhat)
+    backward = _batchnorm_backward_train if train else _batchnorm_backward_eval
+    return backward(dout, xhat, istd, gamma)
 
 
 def _check_dout(dout, x: np.ndarray) -> np.ndarray:
-    dout = as_float_array(dout, "dout")
+    dout = as_model_input(dout, x.dtype, "dout", where="batch norm backward")
     if dout.shape != x.shape:
         raise ValueError(f"dout must have the forward input's shape {x.shape}, got {dout.shape}")
     return dout
@@ -221,10 +319,11 @@ def spatial_batchnorm_forward(
 ) -> tuple[np.ndarray, tuple]:
     """Batch norm over C for x (N, C, H, W) (or (N, C, L)): statistics over N, H, W per channel.
 
-    Reshapes to (N·H·W, C), calls :func:`batchnorm_forward`, and reshapes back, so μ, σ², γ, β
-    have shape (C,) — the slides' 1 × C × 1 × 1.
+    Reshapes to (N·H·W, C), normalises as :func:`batchnorm_forward`, and reshapes back, so μ,
+    σ², γ, β have shape (C,) — the slides' 1 × C × 1 × 1.
     """
-    x = as_float_array(x, "x", ndim=(3, 4))
+    gamma = as_float_array(gamma, "gamma", ndim=1)
+    x = as_model_input(x, gamma.dtype, "x", where="spatial_batchnorm_forward", ndim=(3, 4))
     out, cache = batchnorm_forward(
         _channels_last(x), gamma, beta, running_mean, running_var, train=train, momentum=momentum, eps=eps
     )
@@ -234,7 +333,7 @@ def spatial_batchnorm_forward(
 def spatial_batchnorm_backward(dout, cache, *, simplified: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward of :func:`spatial_batchnorm_forward`: the (N·H·W, C) backward, reshaped back."""
     inner, shape = cache
-    dout = as_float_array(dout, "dout")
+    dout = as_model_input(dout, inner[0].dtype, "dout", where="spatial_batchnorm_backward")
     if dout.shape != shape:
         raise ValueError(f"dout must have the forward input's shape {shape}, got {dout.shape}")
     backward = batchnorm_backward_simplified if simplified else batchnorm_backward

@@ -2,7 +2,7 @@
 
 Shapes follow torch: a Linear weight is ``(fan_out, fan_in)``; a conv kernel is
 ``(out_channels, in_channels, *kernel)`` and its fans are multiplied by the receptive field.
-Variances (deck 003, "Weight initialisation"):
+Variances (LeCun et al., 1998; Glorot & Bengio, 2010; He et al., 2015):
 
 =============  =======================  =====================================
 scheme         distribution             variance
@@ -17,8 +17,10 @@ he_uniform     U(−a, a)                 a²/3 = 2 / fan_in
 
 Each scaled scheme takes torch's ``gain`` (``calculate_gain``): the variance is multiplied by
 gain²; He's schemes take torch's ``a`` and ``nonlinearity`` instead (gain √(2/(1 + a²))).
-Every function has the signature ``f(shape, ..., rng=None)`` so ``Linear(init=...)`` accepts
-it by name (``SCHEMES``) or as a callable.
+Every function has the signature ``f(shape, ..., rng=None, dtype=np.float64)`` so
+``Linear(init=...)`` accepts it by name (``SCHEMES``) or as a callable.  Random schemes draw
+in float64 and round to ``dtype``, so one seed gives the same weights in every dtype (up to
+rounding), as a float32 copy of a float64 model.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dlcourse.validation import as_rng, check_positive
+from dlcourse.validation import as_float_dtype, as_rng, check_positive
 
 Shape = tuple[int, ...]
 Initializer = Callable[..., np.ndarray]
@@ -51,26 +53,28 @@ def fan_in_fan_out(shape) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def zeros(shape, rng=None) -> np.ndarray:
+def zeros(shape, rng=None, dtype=np.float64) -> np.ndarray:
     """All zeros: every unit computes the same function, so symmetry is never broken."""
-    return np.zeros(_shape(shape))
+    return np.zeros(_shape(shape), dtype=as_float_dtype(dtype))
 
 
-def constant(shape, value: float = 0.0, rng=None) -> np.ndarray:
+def constant(shape, value: float = 0.0, rng=None, dtype=np.float64) -> np.ndarray:
     """Every entry equal to ``value`` (fails to break symmetry, like zeros)."""
-    return np.full(_shape(shape), float(value))
+    return np.full(_shape(shape), float(value), dtype=as_float_dtype(dtype))
 
 
-def normal(shape, std: float = 0.01, mean: float = 0.0, rng=None) -> np.ndarray:
-    """Entries drawn from N(mean, std²)."""
+def normal(shape, std: float = 0.01, mean: float = 0.0, rng=None, dtype=np.float64) -> np.ndarray:
+    """Entries drawn from N(mean, std²) (in float64, then rounded to ``dtype``)."""
     check_positive(std, "std", allow_zero=True)
-    return as_rng(rng).normal(mean, std, size=_shape(shape))
+    dt = as_float_dtype(dtype)
+    return as_rng(rng).normal(mean, std, size=_shape(shape)).astype(dt, copy=False)
 
 
-def uniform(shape, a: float = 1.0, rng=None) -> np.ndarray:
-    """Entries drawn from U(−a, a), variance a²/3."""
+def uniform(shape, a: float = 1.0, rng=None, dtype=np.float64) -> np.ndarray:
+    """Entries drawn from U(−a, a), variance a²/3 (in float64, then rounded to ``dtype``)."""
     check_positive(a, "a", allow_zero=True)
-    return as_rng(rng).uniform(-a, a, size=_shape(shape))
+    dt = as_float_dtype(dtype)
+    return as_rng(rng).uniform(-a, a, size=_shape(shape)).astype(dt, copy=False)
 
 
 def calculate_gain(nonlinearity: str = "linear", param: float | None = None) -> float:
@@ -88,40 +92,40 @@ def calculate_gain(nonlinearity: str = "linear", param: float | None = None) -> 
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else float(param)
-        return math.sqrt(2.0 / (1 + slope**2))  # He et al. 2015 for PReLU: ½(1 + a²) n σ² = 1
+        return math.sqrt(2.0 / (1 + slope**2))  # He et al., 2015, for PReLU: ½(1 + a²) n σ² = 1
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"unsupported nonlinearity {nonlinearity!r}; expected one of "
                      f"{sorted(linear + ('tanh', 'relu', 'leaky_relu', 'selu'))}")
 
 
-def ones(shape, rng=None) -> np.ndarray:
+def ones(shape, rng=None, dtype=np.float64) -> np.ndarray:
     """All ones (as zeros: every unit of a layer stays identical)."""
-    return constant(shape, 1.0)
+    return constant(shape, 1.0, dtype=dtype)
 
 
-def lecun_normal(shape, gain: float = 1.0, rng=None) -> np.ndarray:
+def lecun_normal(shape, gain: float = 1.0, rng=None, dtype=np.float64) -> np.ndarray:
     """N(0, gain²/fan_in): keeps Var(z) = Var(x) through a linear layer (LeCun et al., 1998)."""
     fan_in, _ = fan_in_fan_out(shape)
-    return normal(shape, std=gain * np.sqrt(1.0 / fan_in), rng=rng)
+    return normal(shape, std=gain * np.sqrt(1.0 / fan_in), rng=rng, dtype=dtype)
 
 
-def lecun_uniform(shape, gain: float = 1.0, rng=None) -> np.ndarray:
+def lecun_uniform(shape, gain: float = 1.0, rng=None, dtype=np.float64) -> np.ndarray:
     """U(−a, a) with a = gain · sqrt(3/fan_in), the uniform twin of :func:`lecun_normal`."""
     fan_in, _ = fan_in_fan_out(shape)
-    return uniform(shape, a=gain * np.sqrt(3.0 / fan_in), rng=rng)
+    return uniform(shape, a=gain * np.sqrt(3.0 / fan_in), rng=rng, dtype=dtype)
 
 
-def xavier_normal(shape, gain: float = 1.0, rng=None) -> np.ndarray:
+def xavier_normal(shape, gain: float = 1.0, rng=None, dtype=np.float64) -> np.ndarray:
     """N(0, gain² · 2/(fan_in + fan_out)) (Glorot & Bengio, 2010), as torch.nn.init.xavier_normal_."""
     fan_in, fan_out = fan_in_fan_out(shape)
-    return normal(shape, std=gain * np.sqrt(2.0 / (fan_in + fan_out)), rng=rng)
+    return normal(shape, std=gain * np.sqrt(2.0 / (fan_in + fan_out)), rng=rng, dtype=dtype)
 
 
-def xavier_uniform(shape, gain: float = 1.0, rng=None) -> np.ndarray:
+def xavier_uniform(shape, gain: float = 1.0, rng=None, dtype=np.float64) -> np.ndarray:
     """U(−a, a) with a = gain · sqrt(6/(fan_in + fan_out)), as torch.nn.init.xavier_uniform_."""
     fan_in, fan_out = fan_in_fan_out(shape)
-    return uniform(shape, a=gain * np.sqrt(6.0 / (fan_in + fan_out)), rng=rng)
+    return uniform(shape, a=gain * np.sqrt(6.0 / (fan_in + fan_out)), rng=rng, dtype=dtype)
 
 
 def _he_fan(shape, mode: str) -> int:
@@ -132,17 +136,17 @@ def _he_fan(shape, mode: str) -> int:
 
 
 def he_normal(shape, mode: str = "fan_in", rng=None, *, a: float = 0.0,
-              nonlinearity: str = "leaky_relu") -> np.ndarray:
+              nonlinearity: str = "leaky_relu", dtype=np.float64) -> np.ndarray:
     """N(0, gain²/fan), gain = √(2/(1 + a²)) → 2/fan for ReLU (He et al., 2015); as torch.nn.init.kaiming_normal_."""
     std = calculate_gain(nonlinearity, a) / np.sqrt(_he_fan(shape, mode))
-    return normal(shape, std=std, rng=rng)
+    return normal(shape, std=std, rng=rng, dtype=dtype)
 
 
 def he_uniform(shape, mode: str = "fan_in", rng=None, *, a: float = 0.0,
-               nonlinearity: str = "leaky_relu") -> np.ndarray:
+               nonlinearity: str = "leaky_relu", dtype=np.float64) -> np.ndarray:
     """U(−b, b), b = gain·sqrt(3/fan) → sqrt(6/fan) for ReLU; as torch.nn.init.kaiming_uniform_."""
     bound = calculate_gain(nonlinearity, a) * np.sqrt(3.0 / _he_fan(shape, mode))
-    return uniform(shape, a=bound, rng=rng)
+    return uniform(shape, a=bound, rng=rng, dtype=dtype)
 
 
 # Aliases under PyTorch's names, so what students learn carries over.

@@ -1,10 +1,10 @@
 """Regularization: weight penalties, Gaussian noise, early stopping and data augmentation.
 
-Conventions (deck 003, Goodfellow et al. 2016, ch. 7): the L2 penalty is (λ/2)‖θ‖², so its
-gradient λθ turns a gradient step into *weight decay*, θ ← (1 − λε)θ − ε∇L (torch's SGD
-``weight_decay=λ``); the L1 penalty is λ‖θ‖₁ with (sub)gradient λ·sign(θ); elastic net is the
-sum of both.  Decks 000/001 write the L2 term without the ½ (λΣW²) — the same family with λ
-doubled.
+Conventions (PyTorch lecture notes, see docs/references.md; Goodfellow et al., 2016, ch. 7):
+the L2 penalty is (λ/2)‖θ‖², so its gradient λθ turns a gradient step into *weight decay*,
+θ ← (1 − λε)θ − ε∇L (torch's SGD ``weight_decay=λ``); the L1 penalty is λ‖θ‖₁ with
+(sub)gradient λ·sign(θ); elastic net is the sum of both.  The Sharif lecture writes the L2 term
+without the ½ (λΣW²) — the same family with λ doubled.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class WeightPenalty:
 
     R = Σ_p [l1 ‖p‖₁ + (l2/2) ‖p‖²] over the parameters with at least two dimensions (weight
     matrices); biases and BatchNorm's γ, β (1-D) are left alone unless ``include_1d=True`` —
-    penalising the bias only causes under-fitting (deck 003).
+    penalising the bias only causes under-fitting (PyTorch lecture notes).
     """
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, include_1d: bool = False) -> None:
@@ -69,7 +69,7 @@ class WeightPenalty:
             if p.data.ndim < 2 and not self.include_1d:
                 continue
             value, grad = elastic_net_penalty(p.data, self.l1, self.l2)
-            p.grad = p.grad + grad
+            p.grad += grad  # in place, in the parameter's dtype
             total += value
         return total
 

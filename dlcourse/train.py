@@ -6,7 +6,8 @@ One epoch of :func:`fit` is, for every mini-batch (X_b, y_b) drawn by
     optimizer.zero_grad()                       # g ← 0
     out = model(X_b)                            # forward, caching what backward needs
     loss, dout = loss_fn(out, y_b)              # L = (1/M) Σ J(θ, x_i, y_i), dL/dout
-    model.backward(dout)                        # g = ∇_θ L (accumulated into p.grad)
+    model.backward(dout)                        # g = ∇_θ L (accumulated into p.grad;
+                                                #   dL/dX_b itself is not computed)
     penalty(params)                             # g += ∇_θ R(θ)   (optional)
     clip_grad_value_ / clip_grad_norm_          # (optional; Pascanu et al., 2013)
     optimizer.step()                            # θ ← θ − ε g  (or momentum, Adam, ...)
@@ -28,6 +29,7 @@ import numpy as np
 from dlcourse.activations import sigmoid
 from dlcourse.data import batches
 from dlcourse.losses import softmax
+from dlcourse.nn import backward_without_input_grad
 from dlcourse.optim import clip_grad_norm_, clip_grad_value_
 from dlcourse.validation import as_float_array, as_rng, check_count
 
@@ -184,7 +186,8 @@ def _train_epoch(model, loss_fn, optimizer, order, epoch: int, epochs: int, hist
                 f"last finite loss: {state['last_finite']}. Lower the learning rate or clip the gradients."
             )
         state["last_finite"] = loss
-        model.backward(dout)  # g = ∇_θ L_b
+        # g = ∇_θ L_b; dL/dX_b is never used, so the first layer's dx (a GEMM) is skipped
+        backward_without_input_grad(model, dout)
         if penalty is not None:
             pen = float(penalty(params))  # g += ∇_θ R(θ); returns R(θ)
             if not math.isfinite(pen):
@@ -245,7 +248,10 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
         When a batch loss (or penalty) is NaN or inf, naming the epoch, the batch and the last
         finite loss: lower the learning rate, or clip the gradients.
 
-    The model is left in eval mode, ready for prediction.
+    The model is left in eval mode, ready for prediction.  Dtypes are kept: a float32 model
+    trained on float32 ``X`` stays float32 (parameters, gradients, optimizer state, outputs);
+    ``X`` of another dtype than the model's parameters is refused by the first layer, naming
+    both dtypes.
     """
     X, y = _check_pair(train, "train")
     val_pair = None if val is None else _check_pair(val, "val")

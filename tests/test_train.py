@@ -202,7 +202,7 @@ def test_train_and_eval_modes():
 
 
 def test_divergence_raises_with_epoch_batch_and_last_loss():
-    X, y = data.linear_regression(n=30, seed=0)
+    X, y = data.linear_regression(n=30, rng=0)
     model = nn.Sequential(nn.Linear(1, 1, rng=0))
     with pytest.raises(FloatingPointError, match=r"epoch \d+.*batch \d+.*last finite loss: \d"):
         train.fit(model, losses.mse_loss, StandInSGD(model.parameters(), 1e3), (X, y), epochs=100,
@@ -240,7 +240,7 @@ def test_real_early_stopping_keeps_lowest_val_loss():
     from dlcourse.regularization import EarlyStopping
 
     X, y = _blobs(n=60, seed=3)
-    Xtr, Xva, _, ytr, yva, _ = data.train_val_test_split(X, y, val=0.3, test=0.0, seed=0)
+    Xtr, Xva, _, ytr, yva, _ = data.train_val_test_split(X, y, val=0.3, test=0.0, rng=0)
     model = _mlp((3, 16, 3), seed=1)
     h = train.fit(model, losses.cross_entropy, StandInSGD(model.parameters(), 2.0), (Xtr, ytr),
                   val=(Xva, yva), epochs=40, batch_size=4, rng=0, early_stopping=EarlyStopping(patience=3),
@@ -299,7 +299,7 @@ def test_penalty_and_clipping_equal_hand_loop():
 
 
 def test_clip_by_value_bounds_each_step():
-    X, y = data.linear_regression(n=30, seed=0)
+    X, y = data.linear_regression(n=30, rng=0)
     model = nn.Sequential(nn.Linear(1, 1, init="zeros"))
     train.fit(model, losses.mse_loss, StandInSGD(model.parameters(), 1.0), (X, y), epochs=1, batch_size=None,
               clip_grad_value=0.01, metric=None, progress=False)
