@@ -103,3 +103,80 @@ def test_property_value_clipping_is_a_componentwise_projection(g, c):
     inside = np.abs(g) <= c
     assert np.array_equal(p.grad[inside], g[inside])
     assert np.array_equal(np.sign(p.grad[~inside]), np.sign(g[~inside]) * (c > 0))
+
+
+def test_signatures_and_defaults_are_torchs():
+    import inspect
+
+    for ours, theirs in [(clip_grad_norm_, torch.nn.utils.clip_grad_norm_),
+                         (clip_grad_value_, torch.nn.utils.clip_grad_value_)]:
+        mine, t = inspect.signature(ours).parameters, inspect.signature(theirs).parameters
+        assert [n for n in t if n != "foreach"] == list(mine)
+        for name, param in mine.items():
+            assert param.default == t[name].default, name
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf])
+def test_float32_gradients_are_clipped_in_place_and_stay_float32(norm_type):
+    rng = np.random.default_rng(5)
+    grads = [(4 * rng.normal(size=s)).astype(np.float32) for s in [(3, 4), (5,)]]
+    ours = [Parameter(np.zeros_like(g)) for g in grads]
+    theirs = [torch.zeros(g.shape, dtype=torch.float32, requires_grad=True) for g in grads]
+    for p, t, g in zip(ours, theirs, grads, strict=True):
+        p.grad = g.copy()
+        t.grad = torch.from_numpy(g.copy())
+    arrays = [p.grad for p in ours]
+    total = clip_grad_norm_(ours, 1.0, norm_type)
+    ref = torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type)
+    assert total == pytest.approx(float(ref), rel=1e-6)
+    for p, t, a in zip(ours, theirs, arrays, strict=True):
+        assert p.grad is a and p.grad.dtype == np.float32  # the same array, rescaled
+        assert np.allclose(p.grad, t.grad.numpy(), rtol=1e-6, atol=1e-7)
+    for p, t in zip(ours, theirs, strict=True):
+        t.grad = torch.from_numpy(p.grad.copy())
+    clip_grad_value_(ours, 0.05)
+    torch.nn.utils.clip_grad_value_(theirs, 0.05)
+    for p, t, a in zip(ours, theirs, arrays, strict=True):
+        assert p.grad is a and p.grad.dtype == np.float32
+        assert np.array_equal(p.grad, t.grad.numpy())
+
+
+def test_norm_type_is_validated_and_inf_accepted():
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([3.0, -4.0])
+    assert clip_grad_norm_([p], 100.0, norm_type=float("inf")) == 4.0
+    assert clip_grad_norm_([p], 100.0, norm_type=1) == 7.0
+    for bad in (0.0, -2.0, float("nan")):
+        with pytest.raises(ValueError, match="norm_type"):
+            clip_grad_norm_([p], 1.0, norm_type=bad)
+    with pytest.raises(TypeError, match="norm_type"):
+        clip_grad_norm_([p], 1.0, norm_type="fro")
+    with pytest.raises(ValueError, match="max_norm"):
+        clip_grad_norm_([p], -1.0)
+    with pytest.raises(ValueError, match="clip_value"):
+        clip_grad_value_([p], float("inf"))
+
+
+def test_empty_and_zero_size_gradients():
+    assert clip_grad_norm_([], 1.0) == 0.0
+    e, p = Parameter(np.zeros((0, 3))), Parameter(np.zeros(2))
+    p.grad = np.array([30.0, 40.0])
+    for norm_type in (2.0, math.inf):
+        p.grad = np.array([30.0, 40.0])
+        total = clip_grad_norm_([e, p], 5.0, norm_type)
+        assert total == (50.0 if norm_type == 2.0 else 40.0)
+        assert np.linalg.norm(p.grad, norm_type) == pytest.approx(5.0, rel=1e-6)
+    clip_grad_value_([e], 1.0)
+    assert e.grad.shape == (0, 3)
+
+
+def test_nonfinite_norm_clips_without_the_flag():
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([np.inf, 1.0])
+    t = torch.zeros(2, requires_grad=True)
+    t.grad = torch.tensor([np.inf, 1.0])
+    with np.errstate(invalid="ignore"):  # inf · 0: NaN, as torch gives (error_if_nonfinite=True refuses)
+        total = clip_grad_norm_([p], 1.0)
+    assert math.isinf(total) and float(torch.nn.utils.clip_grad_norm_([t], 1.0)) == total
+    assert p.grad[1] == 0.0 and np.isnan(p.grad[0])  # coef = 1 / (inf + 1e-6) = 0
+    assert np.array_equal(p.grad, t.grad.numpy(), equal_nan=True)

@@ -20,13 +20,15 @@ from dlcourse.optim.schedules import (
     CosineAnnealingWarmRestarts,
     ExponentialLR,
     InverseDecay,
+    LinearLR,
     LRScheduler,
     OneCycleLR,
+    ReduceLROnPlateau,
     StepLR,
 )
 
 __all__ = [
     "Optimizer", "SGD", "SimplifiedNesterov", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
     "clip_grad_value_", "clip_grad_norm_", "schedules", "LRScheduler", "StepLR", "InverseDecay",
-    "ExponentialLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
+    "ExponentialLR", "LinearLR", "OneCycleLR", "CosineAnnealingWarmRestarts", "ReduceLROnPlateau",
 ]

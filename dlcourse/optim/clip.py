@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from dlcourse.nn import Parameter
-from dlcourse.validation import check_positive
+from dlcourse.validation import check_in_interval, check_positive
 
 __all__ = ["clip_grad_value_", "clip_grad_norm_"]
 
@@ -25,34 +25,32 @@ def _as_params(parameters) -> list[Parameter]:
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
-    """Clamp every gradient component into [−clip_value, clip_value], in place."""
+    """Clamp every gradient component into [−clip_value, clip_value], in place (dtype kept)."""
     c = check_positive(clip_value, "clip_value", allow_zero=True)
     for p in _as_params(parameters):
-        p.grad = np.clip(p.grad, -c, c)  # g_i ← max(−c, min(g_i, c))
+        np.clip(p.grad, -c, c, out=p.grad)  # g_i ← max(−c, min(g_i, c))
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> float:
-    """Rescale all gradients so their joint ``norm_type``-norm is at most ``max_norm``.
+    """Rescale all gradients so their joint ``norm_type``-norm is at most ``max_norm``, in place.
 
-    Returns the total norm *before* clipping, like torch.  As torch, the factor is
+    Returns the total norm *before* clipping, like torch: the norm of the per-parameter norms,
+    which is the norm of all gradients concatenated.  As torch, the factor is
     min(1, max_norm / (‖g‖ + 1e-6)) and is applied to every gradient.
     """
-    max_norm, norm_type = check_positive(max_norm, "max_norm", allow_zero=True), float(norm_type)
-    if not (norm_type > 0):
-        raise ValueError(f"norm_type must be > 0 (or inf), got {norm_type}")
+    max_norm = check_positive(max_norm, "max_norm", allow_zero=True)
+    norm_type = check_in_interval(norm_type, "(0, inf]", "norm_type")
     params = _as_params(parameters)
     if not params:
         return 0.0
-    if math.isinf(norm_type):
-        total = max(float(np.max(np.abs(p.grad))) if p.grad.size else 0.0 for p in params)
-    else:
-        # ‖g‖_p over the concatenation of all gradients: (Σ_params Σ_i |g_i|^p)^(1/p)
-        total = float(sum(np.sum(np.abs(p.grad) ** norm_type) for p in params) ** (1 / norm_type))
+    # ‖g‖_p = ‖(‖g_1‖_p, ‖g_2‖_p, ...)‖_p, as torch.nn.utils.get_total_norm computes it
+    norms = [np.linalg.norm(p.grad.ravel(), norm_type) if p.grad.size else 0.0 for p in params]
+    total = float(np.linalg.norm(np.asarray(norms, dtype=np.float64), norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is non-finite ({total}), "
                            "so it cannot be clipped; set error_if_nonfinite=False to clip anyway")
     coef = min(max_norm / (total + 1e-6), 1.0)  # torch's clamped clip coefficient
     for p in params:
-        p.grad = p.grad * coef
+        p.grad *= coef  # a Python float: a float32 gradient stays float32
     return total
