@@ -43,6 +43,7 @@ html: setup
 bench: setup
 	$(BIN)/python benchmarks/import_time.py
 	DLCOURSE_SCALE=quick $(BIN)/python benchmarks/notebook_times.py --repeat 2
+	$(BIN)/python benchmarks/speed_vs_torch.py --repeat 30
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

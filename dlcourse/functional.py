@@ -128,70 +128,74 @@ def dropout_backward(dout, cache) -> np.ndarray:
 
 
 def _batchnorm_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean, running_var,
-                     momentum: float, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unchecked, fused kernel of train-mode batch norm on (N, D): returns (y, x̂, 1/√(σ²_B + ε)).
+                     momentum: float, eps: float, xc: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unchecked, fused kernel of train-mode batch norm on (N, D): returns (y, x − μ_B, r),
+    r = 1/√(σ²_B + ε).
 
-    Five passes over (N, D): the mean, x − μ, Σ(x − μ)² (one fused reduction, no temporary),
-    x̂ in place, and y = γ x̂ + β (one new array, β added in place).  The variance is computed
-    from the centred values, which is both cheaper than ``x.var`` (no second mean) and exact
-    for data far from 0 (no cancellation, unlike E[x²] − E[x]²).
+    Four passes over (N, D): the mean, x − μ_B (into ``xc`` when a buffer of x's shape and
+    dtype is given, so a layer reuses its workspace), Σ(x − μ_B)² as one fused reduction, and
+    y = (x − μ_B)·(γ r) + β (one new array).  The variance is computed from the centred values:
+    cheaper than ``x.var`` (no second mean) and exact for data far from 0 (no cancellation,
+    unlike E[x²] − E[x]²).  x̂ = (x − μ_B)·r is never stored: the backward pass uses x − μ_B.
     """
     n = x.shape[0]
     mu = x.mean(axis=0)  # μ_B = (1/N) Σ_i x_i
-    xhat = x - mu  # x − μ_B, turned into x̂ in place below
-    var = np.einsum("ij,ij->j", xhat, xhat)  # Σ_i (x_i − μ_B)²
+    xc = np.subtract(x, mu, out=xc)  # x − μ_B
+    var = np.einsum("ij,ij->j", xc, xc)  # Σ_i (x_i − μ_B)², without a (N, D) temporary
     var /= n  # σ²_B, biased: used to normalise
-    istd = 1.0 / np.sqrt(var + eps)  # 1/√(σ²_B + ε), (D,)
-    xhat *= istd  # x̂ = (x − μ_B) / √(σ²_B + ε)
-    out = xhat * gamma
-    out += beta  # y = γ x̂ + β
+    istd = 1.0 / np.sqrt(var + eps)  # r = 1/√(σ²_B + ε), (D,)
+    out = xc * (gamma * istd)
+    out += beta  # y = γ x̂ + β = (x − μ_B)·(γ r) + β
     if running_mean is not None:
         running_mean *= 1.0 - momentum
         running_mean += momentum * mu  # μ ← (1 − momentum) μ + momentum μ_B
     if running_var is not None:
         running_var *= 1.0 - momentum
         running_var += (momentum * n / (n - 1)) * var  # σ² ← ... + momentum · N/(N−1) σ²_B (unbiased)
-    return out, xhat, istd
+    return out, xc, istd
 
 
 def _batchnorm_eval(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean: np.ndarray,
-                    running_var: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unchecked kernel of eval-mode batch norm: the fixed affine map y = x·(γ r) + (β − μ γ r),
-    r = 1/√(σ² + ε) from the running statistics; returns (y, x̂, r), x̂ = (x − μ) r."""
+                    running_var: np.ndarray, eps: float, xc: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unchecked kernel of eval-mode batch norm: the fixed affine map y = (x − μ)·(γ r) + β with
+    r = 1/√(σ² + ε) from the running statistics; returns (y, x − μ, r)."""
     istd = 1.0 / np.sqrt(running_var + eps)
-    xhat = x - running_mean
-    xhat *= istd
-    out = xhat * gamma
+    xc = np.subtract(x, running_mean, out=xc)
+    out = xc * (gamma * istd)
     out += beta
-    return out, xhat, istd
+    return out, xc, istd
 
 
-def _batchnorm_backward_train(dout: np.ndarray, xhat: np.ndarray, istd: np.ndarray, gamma: np.ndarray,
+def _batchnorm_backward_train(dout: np.ndarray, xc: np.ndarray, istd: np.ndarray, gamma: np.ndarray,
                               input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Unchecked kernel of the closed-form train-mode backward (see
-    :func:`batchnorm_backward_simplified`), written as
+    :func:`batchnorm_backward_simplified`), with x̂ = xc·r, r = 1/√(σ²_B + ε):
 
-    dx = γ r · (dy − Σ_i dy_i / N − x̂ · Σ_i dy_i x̂_i / N),  r = 1/√(σ²_B + ε),
+    dβ = Σ_i dy_i,  dγ = r Σ_i dy_i xc_i,
+    dx = γ r · (dy − dβ/N − xc · r² Σ_i dy_i xc_i / N),
 
-    with one new (N, D) array and three passes over it; dx is skipped when ``input_grad`` is False.
+    one new (N, D) array and three passes over it; dx is skipped when ``input_grad`` is False.
     """
     n = dout.shape[0]
     dbeta = dout.sum(axis=0)  # Σ_i dy_i
-    dgamma = np.einsum("ij,ij->j", dout, xhat)  # Σ_i dy_i x̂_i, without a (N, D) temporary
+    s = np.einsum("ij,ij->j", dout, xc)  # Σ_i dy_i xc_i, without a (N, D) temporary
+    dgamma = s * istd  # Σ_i dy_i x̂_i
     if not input_grad:
         return None, dgamma, dbeta
-    dx = xhat * (dgamma / n)  # x̂ · Σ dy x̂ / N
+    dx = xc * (s * istd * istd / n)  # x̂ · Σ dy x̂ / N, written in xc
     dx += dbeta / n  # + Σ dy / N
     np.subtract(dout, dx, out=dx)  # dy − Σ dy / N − x̂ Σ dy x̂ / N
     dx *= gamma * istd  # · γ r
     return dx, dgamma, dbeta
 
 
-def _batchnorm_backward_eval(dout: np.ndarray, xhat: np.ndarray, istd: np.ndarray, gamma: np.ndarray,
+def _batchnorm_backward_eval(dout: np.ndarray, xc: np.ndarray, istd: np.ndarray, gamma: np.ndarray,
                              input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Unchecked kernel of the eval-mode backward: y = γ r (x − μ) + β is a fixed affine map."""
     dbeta = dout.sum(axis=0)
-    dgamma = np.einsum("ij,ij->j", dout, xhat)
+    dgamma = np.einsum("ij,ij->j", dout, xc) * istd  # Σ_i dy_i x̂_i
     return (dout * (gamma * istd) if input_grad else None), dgamma, dbeta
 
 
@@ -239,15 +243,15 @@ def batchnorm_forward(
     ``running ← (1 − momentum) · running + momentum · batch``.
     Eval: the running averages replace the batch statistics, so BN is a fixed affine map.
     x, β and the running statistics must have γ's floating dtype; y has it too.
-    The cache holds (x̂, 1/√(σ² + ε), γ, train).
+    The cache holds (x − μ, 1/√(σ² + ε), γ, train).
     """
     x, gamma, beta, momentum, eps = _check_batchnorm_args(
         x, gamma, beta, running_mean, running_var, train, momentum, eps, "batchnorm_forward")
     if train:
-        out, xhat, istd = _batchnorm_train(x, gamma, beta, running_mean, running_var, momentum, eps)
+        out, xc, istd = _batchnorm_train(x, gamma, beta, running_mean, running_var, momentum, eps)
     else:
-        out, xhat, istd = _batchnorm_eval(x, gamma, beta, running_mean, running_var, eps)
-    return out, (xhat, istd, gamma, bool(train))
+        out, xc, istd = _batchnorm_eval(x, gamma, beta, running_mean, running_var, eps)
+    return out, (xc, istd, gamma, bool(train))
 
 
 def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -256,11 +260,11 @@ def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     Forward graph (train mode): μ = mean(x) → xc = x − μ → sq = xc² → σ² = mean(sq) →
     s = √(σ² + ε) → r = 1/s → x̂ = xc·r → y = γ x̂ + β.  Returns (dx, dγ, dβ).
     """
-    xhat, istd, gamma, train = cache
-    dout = _check_dout(dout, xhat)
-    n = xhat.shape[0]
+    xc, istd, gamma, train = cache
+    dout = _check_dout(dout, xc)
+    n = xc.shape[0]
     std = 1.0 / istd  # s = √(σ² + ε)
-    xc = xhat * std  # the centred input x − μ, recovered from x̂ = xc · r
+    xhat = xc * istd  # x̂ = xc · r
     dbeta = dout.sum(axis=0)  # y = γ x̂ + β:  ∂L/∂β = Σ_i ∂L/∂y_i
     dgamma = (dout * xhat).sum(axis=0)  # ∂L/∂γ = Σ_i ∂L/∂y_i · x̂_i
     dxhat = dout * gamma  # ∂L/∂x̂ = ∂L/∂y · γ
@@ -270,7 +274,7 @@ def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     dr = (dxhat * xc).sum(axis=0)  # x̂ = xc · r: ∂L/∂r = Σ_i ∂L/∂x̂_i · xc_i (r is shared by rows)
     ds = -dr / std**2  # r = 1/s: ∂r/∂s = −1/s²
     dvar = ds * 0.5 / std  # s = √(σ² + ε): ∂s/∂σ² = 1 / (2s)
-    dsq = np.broadcast_to(dvar / n, xhat.shape)  # σ² = (1/N) Σ_i sq_i: each row gets ∂L/∂σ² / N
+    dsq = np.broadcast_to(dvar / n, xc.shape)  # σ² = (1/N) Σ_i sq_i: each row gets ∂L/∂σ² / N
     dxc = dxc + 2.0 * xc * dsq  # sq = xc²: second path into xc, ∂sq/∂xc = 2 xc
     dmu = -dxc.sum(axis=0)  # xc = x − μ: ∂L/∂μ = −Σ_i ∂L/∂xc_i
     dx = dxc + dmu / n  # xc = x − μ (direct path) and μ = (1/N) Σ_i x_i
@@ -282,10 +286,10 @@ def batchnorm_backward_simplified(dout, cache) -> tuple[np.ndarray, np.ndarray, 
 
     dx = γ / (N √(σ²_B + ε)) · (N·dy − Σ_i dy_i − x̂ · Σ_i dy_i x̂_i).  Returns (dx, dγ, dβ).
     """
-    xhat, istd, gamma, train = cache
-    dout = _check_dout(dout, xhat)
+    xc, istd, gamma, train = cache
+    dout = _check_dout(dout, xc)
     backward = _batchnorm_backward_train if train else _batchnorm_backward_eval
-    return backward(dout, xhat, istd, gamma)
+    return backward(dout, xc, istd, gamma)
 
 
 def _check_dout(dout, x: np.ndarray) -> np.ndarray:

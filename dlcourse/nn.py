@@ -517,7 +517,10 @@ class ReLU(_Activation):
 
     def _forward(self, x, owned: bool):
         self._z = x
-        self._mask = x > 0  # 1[z > 0]: all that backward needs
+        mask = getattr(self, "_mask", None)  # internal: the previous call's array is reused
+        if mask is None or mask.shape != x.shape:
+            mask = None
+        self._mask = np.greater(x, 0, out=mask)  # 1[z > 0]: all that backward needs
         out = np.maximum(x, 0, out=x) if owned else np.maximum(x, 0)
         return out, True
 
@@ -763,11 +766,17 @@ class _BatchNorm(Module):
     def _forward(self, x, owned: bool):
         flat = x if x.ndim == 2 else F._channels_last(x)
         g, b = self.gamma.data, self.beta.data
+        # x − μ is internal: the previous call's array is reused as workspace (a new 2-D array
+        # per call would be fresh memory, page faults included, while the old one is alive)
+        ws = self._cache[1] if self._cache is not None else None
+        if ws is None or ws.shape != flat.shape or ws.dtype != flat.dtype:
+            ws = None
         if self.training:
-            out, xhat, istd = F._batchnorm_train(flat, g, b, self.running_mean, self.running_var, self.momentum, self.eps)
+            out, xc, istd = F._batchnorm_train(flat, g, b, self.running_mean, self.running_var, self.momentum,
+                                               self.eps, xc=ws)
         else:
-            out, xhat, istd = F._batchnorm_eval(flat, g, b, self.running_mean, self.running_var, self.eps)
-        self._cache = (x.shape, xhat, istd, self.training)
+            out, xc, istd = F._batchnorm_eval(flat, g, b, self.running_mean, self.running_var, self.eps, xc=ws)
+        self._cache = (x.shape, xc, istd, self.training)
         return (out if x.ndim == 2 else F._channels_first(out, x.shape)), True
 
     @_fast_path
@@ -777,18 +786,18 @@ class _BatchNorm(Module):
     def _check_dout(self, dout):
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        shape, xhat = self._cache[0], self._cache[1]
-        if not (type(dout) is np.ndarray and dout.dtype == xhat.dtype):
-            dout = as_model_input(dout, xhat.dtype, "dout", where=f"{type(self).__name__}.backward")
+        shape, xc = self._cache[0], self._cache[1]
+        if not (type(dout) is np.ndarray and dout.dtype == xc.dtype):
+            dout = as_model_input(dout, xc.dtype, "dout", where=f"{type(self).__name__}.backward")
         if dout.shape != shape:
             raise ValueError(f"dout must have the forward input's shape {shape}, got {dout.shape}")
         return dout
 
     def _backward(self, dout, input_grad: bool, owned: bool):
-        shape, xhat, istd, train = self._cache
+        shape, xc, istd, train = self._cache
         flat = dout if len(shape) == 2 else F._channels_last(dout)
         backward = F._batchnorm_backward_train if train else F._batchnorm_backward_eval
-        dx, dgamma, dbeta = backward(flat, xhat, istd, self.gamma.data, input_grad)
+        dx, dgamma, dbeta = backward(flat, xc, istd, self.gamma.data, input_grad)
         self.gamma._add(dgamma)
         self.beta._add(dbeta)
         if dx is not None and len(shape) != 2:
