@@ -1,4 +1,4 @@
-"""Automatic differentiation on scalars, in both modes (deck 003, "Automatic differentiation").
+"""Automatic differentiation on scalars, in both modes (PyTorch lecture notes, docs/references.md).
 
 * :class:`Value` — **reverse mode** (backpropagation), with the interface of Karpathy's
   micrograd: every operation records its inputs (``_prev``) and a closure ``_backward`` that
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from dlcourse.validation import check_choice, check_real
 
 _Number = (int, float)
 
@@ -42,7 +44,7 @@ def _real_power(base: float, p: float) -> float:
 
 def _stable_sigmoid(x: float) -> float:
     """σ(x) = 1/(1 + e^(−x)), evaluated so that e^(·) never overflows."""
-    if x >= 0:
+    if x >= 0:  # pragma: no mutate
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
@@ -383,13 +385,14 @@ class GradientResult(NamedTuple):
     passes: int
 
 
-def gradient(f: Callable[[list], object], x: Sequence[float], mode: str = "reverse") -> GradientResult:
+def gradient(f: Callable[[list], Any], x: Sequence[float], mode: str = "reverse") -> GradientResult:
     """∇f(x) for f: Rⁿ → R, taking a list of n scalars, in ``"forward"`` or ``"reverse"`` mode.
 
     Forward mode runs f n times, with ε seeded on one input each time (n passes); reverse mode
     runs f once on :class:`Value` leaves and backpropagates once (1 pass, forward + backward).
     """
-    x = [float(v) for v in x]
+    check_choice(mode, ("forward", "reverse"), "mode")
+    x = [check_real(v, f"x[{i}]") for i, v in enumerate(x)]
     if not x:
         raise ValueError("gradient needs at least one input")
     if mode == "forward":
@@ -399,14 +402,12 @@ def gradient(f: Callable[[list], object], x: Sequence[float], mode: str = "rever
             value, d = (out.real, out.dual) if isinstance(out, Dual) else (float(out), 0.0)
             grad.append(d)
         return GradientResult(value, grad, len(x))
-    if mode == "reverse":
-        leaves = [Value(v) for v in x]
-        out = f(leaves)
-        if not isinstance(out, Value):  # f ignored its inputs
-            return GradientResult(float(out), [0.0] * len(x), 1)
-        out.backward()  # one sweep gives every ∂f/∂x_i
-        return GradientResult(out.data, [leaf.grad for leaf in leaves], 1)
-    raise ValueError(f"mode must be 'forward' or 'reverse', got {mode!r}")
+    leaves = [Value(v) for v in x]  # reverse mode
+    out = f(leaves)
+    if not isinstance(out, Value):  # f ignored its inputs
+        return GradientResult(float(out), [0.0] * len(x), 1)
+    out.backward()  # one sweep gives every ∂f/∂x_i
+    return GradientResult(out.data, [leaf.grad for leaf in leaves], 1)
 
 
 __all__ = ["Dual", "Graph", "GradientResult", "Value", "derivative", "gradient", "layout", "topological_order", "trace"]

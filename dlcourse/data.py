@@ -1,12 +1,13 @@
 """Datasets, splitting, mini-batching and input normalisation.
 
-Every generator is deterministic given its ``seed``; data is row-major: ``X`` is (N, D) and
+Every generator draws from ``rng`` (a ``numpy.random.Generator`` or an int seed; the default 0
+gives the same data set on every call, ``None`` fresh data); data is row-major: ``X`` is (N, D) and
 ``y`` is (N,) integer labels (or (N, 1) targets for regression).  Nothing is downloaded:
 :func:`digits` uses scikit-learn's bundled 8×8 digits and :func:`load_idx` reads MNIST-format
 files the user already has.
 
-The three normalisers follow deck 003 ("Input normalisation") and scikit-learn's interface:
-fit on the *training* split only, then transform every split with the training statistics.
+The three normalisers follow the PyTorch lecture notes ("Input normalisation", see
+docs/references.md) and scikit-learn's interface: fit on the *training* split only, then transform every split with the training statistics.
 """
 
 from __future__ import annotations
@@ -15,10 +16,23 @@ import gzip
 import os
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
-from dlcourse.validation import as_float_array, as_rng, check_count, check_positive
+from dlcourse.validation import (
+    as_float_array,
+    as_labels,
+    as_rng,
+    check_count,
+    check_interval,
+    check_positive,
+    check_real,
+    check_same_length,
+    check_split_size,
+)
+
+RNG = np.random.Generator | int | None
 
 __all__ = [
     "xor", "spirals", "moons", "two_blobs", "linear_regression", "digits", "load_idx",
@@ -33,21 +47,22 @@ __all__ = [
 
 
 def xor() -> tuple[np.ndarray, np.ndarray]:
-    """The four XOR points: X (4, 2) float64 in {0, 1}², y (4,) int64 = x₁ XOR x₂ (deck 000)."""
+    """The four XOR points: X (4, 2) float64 in {0, 1}², y (4,) int64 = x₁ XOR x₂ (Sharif lecture)."""
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([0, 1, 1, 0], dtype=np.int64)
     return X, y
 
 
-def spirals(n: int = 100, classes: int = 3, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def spirals(n: int = 100, classes: int = 3, noise: float = 0.2, rng: RNG = 0) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms (CS231n): ``n`` points *per class*, so X is (n·classes, 2).
 
     Arm k has radius r = linspace(0, 1, n) and angle t = linspace(4k, 4(k+1), n) + noise·ε,
-    ε ~ N(0, 1); the point is (r sin t, r cos t) and its label is k.  Rows are ordered by class.
+    ε ~ N(0, 1) drawn from ``rng``; the point is (r sin t, r cos t) and its label is k.  Rows are
+    ordered by class.
     """
     n, classes = check_count(n, "n"), check_count(classes, "classes")
-    check_positive(noise, "noise", allow_zero=True)
-    rng = np.random.default_rng(seed)
+    noise = check_positive(noise, "noise", allow_zero=True)
+    rng = as_rng(rng)
     X = np.empty((n * classes, 2))
     y = np.empty(n * classes, dtype=np.int64)
     r = np.linspace(0.0, 1.0, n)  # the same radii on every arm
@@ -59,15 +74,16 @@ def spirals(n: int = 100, classes: int = 3, noise: float = 0.2, seed: int = 0) -
     return X, y
 
 
-def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def moons(n: int = 200, noise: float = 0.1, rng: RNG = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles, ``n`` points in all (class 0 gets ⌊n/2⌋, class 1 the rest).
 
     Class 0: (cos θ, sin θ); class 1: (1 − cos θ, 1/2 − sin θ), θ evenly spaced in [0, π];
-    then Gaussian noise of standard deviation ``noise`` on both coordinates.  With noise = 0
+    then Gaussian noise of standard deviation ``noise`` (drawn from ``rng``) on both coordinates.  With noise = 0
     this is scikit-learn's ``make_moons(n, shuffle=False)``.  Rows are ordered by class.
     """
     n = check_count(n, "n")
-    check_positive(noise, "noise", allow_zero=True)
+    noise = check_positive(noise, "noise", allow_zero=True)
+    rng = as_rng(rng)
     n0 = n // 2
     n1 = n - n0
     t0 = np.linspace(0.0, np.pi, n0)
@@ -78,58 +94,57 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, 
     ])
     y = np.concatenate([np.zeros(n0, dtype=np.int64), np.ones(n1, dtype=np.int64)])
     if noise > 0:
-        X = X + noise * np.random.default_rng(seed).standard_normal(X.shape)
+        X = X + noise * rng.standard_normal(X.shape)
     return X, y
 
 
-def two_blobs(n: int = 50, gap: float = 3.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def two_blobs(n: int = 50, gap: float = 3.0, rng: RNG = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two unit-variance Gaussian clouds in 2-D, ``n`` points each: X (2n, 2), y (2n,) int64.
 
     Class 1 ~ N((gap/2, gap/2), I) comes first, then class 0 ~ N((−gap/2, −gap/2), I): the means
     are ``gap``·√2 apart, so a large gap is (almost surely) linearly separable and a small one is not.
+    Both clouds are drawn from ``rng``.
     """
     n = check_count(n, "n")
-    check_positive(gap, "gap", allow_zero=True)
-    rng = np.random.default_rng(seed)
+    gap = check_positive(gap, "gap", allow_zero=True)
+    rng = as_rng(rng)
     X = np.vstack([rng.normal(0.0, 1.0, (n, 2)) + gap / 2, rng.normal(0.0, 1.0, (n, 2)) - gap / 2])
     return X, np.repeat(np.array([1, 0], dtype=np.int64), n)
 
 
 def linear_regression(n: int = 30, slope: float = 3.0, intercept: float = 2.0, noise: float = 0.1,
-                      seed: int = 0, x_range: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
-    """Deck 003's regression problem: y = slope·x + intercept + U(−noise, noise).
+                      rng: RNG = 0, x_range: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """The PyTorch lecture notes' regression problem: y = slope·x + intercept + U(−noise, noise).
 
-    x ~ U(x_range) (the deck does not state its range; [0, 1] by default).  Returns X (n, 1)
-    and y (n, 1), float64.
+    x ~ U(x_range) (the notes do not state its range; [0, 1] by default), x and the noise drawn
+    from ``rng``.  Returns X (n, 1) and y (n, 1), float64.
     """
     n = check_count(n, "n")
-    check_positive(noise, "noise", allow_zero=True)
-    lo, hi = (float(v) for v in x_range)
-    if not hi > lo:
-        raise ValueError(f"x_range must be (low, high) with low < high, got {x_range}")
-    rng = np.random.default_rng(seed)
+    slope, intercept = check_real(slope, "slope"), check_real(intercept, "intercept")
+    noise = check_positive(noise, "noise", allow_zero=True)
+    lo, hi = check_interval(x_range, "x_range")
+    rng = as_rng(rng)
     x = rng.uniform(lo, hi, size=(n, 1))
-    eps = rng.uniform(-noise, noise, size=(n, 1))  # the deck's U(−0.1, 0.1) label noise
+    eps = rng.uniform(-noise, noise, size=(n, 1))  # the notes' U(−0.1, 0.1) label noise
     return x, slope * x + intercept + eps
 
 
-def noisy_sine(n: int = 30, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The deck's RBF example: n points x ~ U(0, 1), y = sin(2πx) + N(0, noise²), sorted by x."""
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n}")
+def noisy_sine(n: int = 30, noise: float = 0.2, rng: RNG = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The lecture notes' RBF example: n points x ~ U(0, 1), y = sin(2πx) + N(0, noise²), sorted by x.
+
+    Both x and the noise are drawn from ``rng``.
+    """
+    n = check_count(n, "n")
     noise = check_positive(noise, "noise", allow_zero=True)
-    rng = np.random.default_rng(seed)
-    x = np.sort(rng.uniform(0.0, 1.0, int(n)))
-    return x, np.sin(2 * np.pi * x) + noise * rng.standard_normal(int(n))
+    rng = as_rng(rng)
+    x = np.sort(rng.uniform(0.0, 1.0, n))
+    return x, np.sin(2 * np.pi * x) + noise * rng.standard_normal(n)
 
 
 def one_hot(y, n_classes: int) -> np.ndarray:
-    """Integer labels (m,) → one-hot rows (m, n_classes)."""
-    y = np.asarray(y)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be a 1-D integer array, got shape {y.shape} dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"labels must lie in [0, {n_classes}), got range [{y.min()}, {y.max()}]")
+    """Integer labels (m,) → one-hot rows (m, n_classes): row i is e_{y_i}."""
+    n_classes = check_count(n_classes, "n_classes")
+    y = as_labels(y, "labels", num_classes=n_classes)
     out = np.zeros((y.shape[0], n_classes))
     out[np.arange(y.shape[0]), y] = 1.0
     return out
@@ -204,42 +219,26 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim < 1 or y.ndim < 1:
-        raise ValueError(f"X and y must have a sample axis, got shapes {X.shape} and {y.shape}")
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X and y must have the same number of rows, got {X.shape[0]} and {y.shape[0]}")
-    return X, y
-
-
-def _split_size(frac, n: int, name: str) -> int:
-    """A split given as a fraction in [0, 1) of n (rounded) or as a count."""
-    if isinstance(frac, (int, np.integer)) and not isinstance(frac, bool) and frac >= 1:
-        return int(frac)
-    frac = float(frac)
-    if not 0.0 <= frac < 1.0:
-        raise ValueError(f"{name} must be a fraction in [0, 1) or a count >= 1, got {frac}")
-    return int(round(frac * n))
-
-
-def train_val_test_split(X, y, val: float = 0.15, test: float = 0.15, seed: int = 0,
+def train_val_test_split(X, y, val: float = 0.15, test: float = 0.15, rng: RNG = 0,
                          stratify: bool = False) -> tuple[np.ndarray, ...]:
-    """Shuffle and split into train / validation / test.
+    """Shuffle (with ``rng``) and split into train / validation / test.
 
     ``val`` and ``test`` are fractions of N (rounded to the nearest count) or counts.
-    With ``stratify=True`` each class is split in the same proportions (rounded per class).
+    With ``stratify=True`` each class is split in the same proportions (rounded per class; a
+    count c is then the fraction c/N of every class).
     Returns ``X_train, X_val, X_test, y_train, y_val, y_test`` (scikit-learn's order).
     """
-    X, y = _check_xy(X, y)
-    n = X.shape[0]
-    rng = np.random.default_rng(seed)
+    X, y = np.asarray(X), np.asarray(y)
+    n = check_same_length(X, y, "X", "y")
+    n_test_all, n_val_all = check_split_size(test, n, "test"), check_split_size(val, n, "val")
+    rng = as_rng(rng)
     if stratify:
+        f_test, f_val = _share(test, n_test_all, n), _share(val, n_val_all, n)
         parts: list[list[np.ndarray]] = [[], [], []]
         labels = y.reshape(n, -1)[:, 0] if y.ndim > 1 else y
         for c in np.unique(labels):
             idx = rng.permutation(np.flatnonzero(labels == c))
-            n_test, n_val = _split_size(test, idx.size, "test"), _split_size(val, idx.size, "val")
+            n_test, n_val = round(f_test * idx.size), round(f_val * idx.size)  # the same share of every class
             parts[2].append(idx[:n_test])
             parts[1].append(idx[n_test:n_test + n_val])
             parts[0].append(idx[n_test + n_val:])
@@ -247,11 +246,17 @@ def train_val_test_split(X, y, val: float = 0.15, test: float = 0.15, seed: int 
         tr, va, te = (rng.permutation(np.concatenate(p)) for p in parts)
     else:
         idx = rng.permutation(n)
-        n_test, n_val = _split_size(test, n, "test"), _split_size(val, n, "val")
-        te, va, tr = idx[:n_test], idx[n_test:n_test + n_val], idx[n_test + n_val:]
+        te, va = idx[:n_test_all], idx[n_test_all:n_test_all + n_val_all]
+        tr = idx[n_test_all + n_val_all:]
     if tr.size == 0:
         raise ValueError(f"val={val} and test={test} leave no training samples out of {n}")
     return X[tr], X[va], X[te], y[tr], y[va], y[te]
+
+
+def _share(value, count: int, n: int) -> float:
+    """The fraction of every class a stratified split takes: ``value`` itself, or count/N for a count."""
+    is_count = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+    return count / n if is_count else float(value)
 
 
 def batches(X, y=None, batch_size: int = 32, shuffle: bool = True,
@@ -264,17 +269,29 @@ def batches(X, y=None, batch_size: int = 32, shuffle: bool = True,
     """
     X = np.asarray(X)
     if y is not None:
-        X, y = _check_xy(X, y)
+        y = np.asarray(y)
+        check_same_length(X, y, "X", "y")
+    elif X.ndim < 1:
+        raise ValueError(f"X must have a sample axis (one row per sample), got shape {X.shape}")
     batch_size = check_count(batch_size, "batch_size")
+    return _batches(X, y, batch_size, as_rng(rng) if shuffle else None)
+
+
+def _batches(X: np.ndarray, y: Any, batch_size: int,
+             rng: np.random.Generator | None) -> Iterator[tuple[np.ndarray, Any]]:
+    """:func:`batches` on checked arrays (the same number of rows) and a checked size.
+
+    ``rng=None`` keeps the row order; a Generator draws a fresh permutation.  ``y`` may be None.
+    """
     n = X.shape[0]
-    order = as_rng(rng).permutation(n) if shuffle else np.arange(n)
+    order = np.arange(n) if rng is None else rng.permutation(n)
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         yield X[idx], (None if y is None else y[idx])
 
 
 # ---------------------------------------------------------------------------------------------
-# Input normalisation (deck 003): z-score, min-max, ZCA whitening
+# Input normalisation (PyTorch lecture notes): z-score, min-max, ZCA whitening
 # ---------------------------------------------------------------------------------------------
 
 
@@ -326,7 +343,8 @@ class Standardizer(_Transformer):
     """Z-score: x̂ = (x − μ) / σ per feature, μ and σ (population, ddof = 0) from the training set.
 
     A constant feature (σ = 0) gets σ := 1, so it maps to 0 instead of dividing by zero
-    (scikit-learn's StandardScaler does the same).  ``eps`` > 0 gives deck 003's (x − μ)/(σ + ε).
+    (scikit-learn's StandardScaler does the same).  ``eps`` > 0 gives the lecture notes'
+    (x − μ)/(σ + ε).
     """
 
     def __init__(self, eps: float = 0.0) -> None:
@@ -371,9 +389,9 @@ class MinMaxScaler(_Transformer):
 
 
 class ZCAWhitener(_Transformer):
-    """ZCA whitening (deck 003): x̂ = W (x − μ) with W = Σ^(−1/2) = U diag(1/√(λ + ε)) Uᵀ.
+    """ZCA whitening (lecture notes; Kessy et al., 2018): x̂ = W (x − μ), W = Σ^(−1/2) = U diag(1/√(λ + ε)) Uᵀ.
 
-    Σ = Xcᵀ Xc / (N − 1) is the training covariance (the deck's 1/(n − 1)), Σ = U diag(λ) Uᵀ.
+    Σ = Xcᵀ Xc / (N − 1) is the training covariance (the notes' 1/(n − 1)), Σ = U diag(λ) Uᵀ.
     With ε = 0 the whitened training data has covariance exactly I.  Directions whose
     eigenvalue is below ``rtol``·λ_max (e.g. a constant feature, or D > N − 1) carry no
     variance: they are mapped to 0 instead of being divided by ≈0 (a pseudo-inverse), and

@@ -20,25 +20,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.activations import sigmoid
-from dlcourse.validation import as_float_array, check_same_shape
+from dlcourse.activations import _sigmoid
+from dlcourse.validation import (
+    as_float_array,
+    as_labels,
+    check_nonempty,
+    check_probability,
+    check_same_shape,
+    check_unit_interval,
+)
 
 _LOG_FLOOR = -100.0  # torch clamps log(p) at −100 in binary_cross_entropy, so p = 0 gives a finite loss
 _BCE_EPS = 1e-12  # torch's floor on p(1 − p) in the BCE gradient, so p ∈ {0, 1} gives a finite gradient
-
-
-def _check_nonempty(x: np.ndarray, name: str) -> None:
-    if x.size == 0:
-        raise ValueError(f"{name} is empty (shape {x.shape}): a mean over zero elements is undefined")
-
-
-def _check_unit_interval(x: np.ndarray, name: str) -> None:
-    # `not (x >= 0)` also catches NaN, which would otherwise slip through both comparisons.
-    bad = ~((x >= 0) & (x <= 1))
-    if np.any(bad):
-        raise ValueError(
-            f"{name} must lie in [0, 1]; got {int(bad.sum())} value(s) outside, e.g. {x[bad].flat[0]!r}"
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,14 +41,22 @@ def _check_unit_interval(x: np.ndarray, name: str) -> None:
 
 def log_softmax(z, axis: int = -1) -> np.ndarray:
     """log softmax(z)_c = z_c − m − log Σ_k e^(z_k − m), with m = max_k z_k (no overflow)."""
-    z = as_float_array(z, "z")
+    return _log_softmax(as_float_array(z, "z"), axis)
+
+
+def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """:func:`log_softmax` on an already checked float array."""
     shifted = z - np.max(z, axis=axis, keepdims=True)  # largest entry becomes 0: e^(·) ≤ 1
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(z, axis: int = -1) -> np.ndarray:
     """softmax(z)_c = e^(z_c) / Σ_k e^(z_k), computed from the max-shifted logits (no overflow)."""
-    z = as_float_array(z, "z")
+    return _softmax(as_float_array(z, "z"), axis)
+
+
+def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """:func:`softmax` on an already checked float array."""
     e = np.exp(z - np.max(z, axis=axis, keepdims=True))  # softmax is invariant to a shift of z
     return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -74,7 +75,12 @@ def mse_loss(pred, target) -> tuple[float, np.ndarray]:
     pred = as_float_array(pred, "pred")
     target = as_float_array(target, "target")
     check_same_shape(pred, target, "pred", "target")
-    _check_nonempty(pred, "pred")
+    check_nonempty(pred, "pred")
+    return _mse_loss(pred, target)
+
+
+def _mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """:func:`mse_loss` on checked, non-empty float arrays of one shape."""
     diff = pred - target  # ŷ − y
     loss = float(np.mean(diff * diff))
     dpred = (2.0 / diff.size) * diff  # d/dŷ of (1/numel) Σ (ŷ − y)²
@@ -96,9 +102,9 @@ def binary_cross_entropy(prob, target) -> tuple[float, np.ndarray]:
     prob = as_float_array(prob, "prob")
     target = as_float_array(target, "target")
     check_same_shape(prob, target, "prob", "target")
-    _check_nonempty(prob, "prob")
-    _check_unit_interval(prob, "prob (probabilities)")
-    _check_unit_interval(target, "target")
+    check_nonempty(prob, "prob")
+    check_unit_interval(prob, "prob (probabilities)")
+    check_unit_interval(target, "target")
     with np.errstate(divide="ignore"):  # log(0) = −inf is expected here and clamped just below
         log_p = np.maximum(np.log(prob), _LOG_FLOOR)
         log_1mp = np.maximum(np.log1p(-prob), _LOG_FLOOR)
@@ -117,36 +123,22 @@ def binary_cross_entropy_with_logits(logits, target) -> tuple[float, np.ndarray]
     logits = as_float_array(logits, "logits")
     target = as_float_array(target, "target")
     check_same_shape(logits, target, "logits", "target")
-    _check_nonempty(logits, "logits")
-    _check_unit_interval(target, "target")
+    check_nonempty(logits, "logits")
+    check_unit_interval(target, "target")
+    return _bce_with_logits(logits, target)
+
+
+def _bce_with_logits(logits: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """:func:`binary_cross_entropy_with_logits` on checked arrays of one shape (targets in [0, 1])."""
     per_element = np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
     loss = float(np.mean(per_element))
-    dlogits = (sigmoid(logits) - target) / logits.size  # σ'(z) cancels the 1/(σ(1 − σ)) of BCE
+    dlogits = (_sigmoid(logits) - target) / logits.size  # σ'(z) cancels the 1/(σ(1 − σ)) of BCE
     return loss, dlogits
 
 
 # ---------------------------------------------------------------------------------------------
 # Multi-class classification
 # ---------------------------------------------------------------------------------------------
-
-
-def _as_labels(y, n: int, num_classes: int) -> np.ndarray:
-    """Integer class labels of shape (n,) with values in [0, num_classes)."""
-    y = np.asarray(y)
-    if y.dtype == bool or not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
-        raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(
-            f"y must have shape ({n},) (one integer label per row of logits), got {y.shape}"
-        )
-    if np.issubdtype(y.dtype, np.floating):
-        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-            raise ValueError(f"y must hold integer class labels, got non-integer values such as {y[y != np.round(y)][:3]}")
-    y = y.astype(np.int64)
-    bad = (y < 0) | (y >= num_classes)
-    if np.any(bad):
-        raise ValueError(f"labels must lie in [0, {num_classes}) for {num_classes} classes, got {y[bad][:5].tolist()}")
-    return y
 
 
 def cross_entropy(logits, y, label_smoothing: float = 0.0) -> tuple[float, np.ndarray]:
@@ -159,12 +151,10 @@ def cross_entropy(logits, y, label_smoothing: float = 0.0) -> tuple[float, np.nd
     n, num_classes = logits.shape
     if n == 0 or num_classes == 0:
         raise ValueError(f"logits must have shape (N, C) with N, C ≥ 1, got {logits.shape}")
-    eps = float(label_smoothing)
-    if not 0.0 <= eps <= 1.0:
-        raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing}")
-    y = _as_labels(y, n, num_classes)
+    eps = check_probability(label_smoothing, "label_smoothing", inclusive_high=True)
+    y = as_labels(y, "y", n=n, num_classes=num_classes)
 
-    log_p = log_softmax(logits, axis=1)  # (N, C), stable: log Σ e^(z − max)
+    log_p = _log_softmax(logits, axis=1)  # (N, C), stable: log Σ e^(z − max)
     q = np.full_like(log_p, eps / num_classes)  # ε/C on every class ...
     q[np.arange(n), y] += 1.0 - eps  # ... plus (1 − ε) on the true one
     loss = float(-np.sum(q * log_p) / n)

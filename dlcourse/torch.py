@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.validation import as_rng, check_choice, check_count
+
 
 def _torch():
     try:
@@ -61,7 +63,9 @@ def _lecun_tanh_module():
         torch = _torch()
         from dlcourse.activations import LECUN_A, LECUN_B
 
-        class LeCunTanh(torch.nn.Module):
+        module_base: Any = torch.nn.Module  # torch is imported at run time only
+
+        class LeCunTanh(module_base):
             """f(z) = 1.7159 · tanh(2z/3) (LeCun et al., 1998)."""
 
             def forward(self, z):
@@ -131,7 +135,8 @@ _OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "A
 
 
 def fit_torch(model, X, y, epochs: int = 10, batch_size: int | None = 32, lr: float = 0.01,
-              optimizer="sgd", device=None, seed: int = 0, loss: str | None = None,
+              optimizer="sgd", device=None, rng: np.random.Generator | int | None = 0,
+              loss: str | None = None,
               **optimizer_kwargs) -> list[float]:
     """A minimal torch training loop for GPU-scale runs; returns the per-epoch mean training loss.
 
@@ -139,11 +144,17 @@ def fit_torch(model, X, y, epochs: int = 10, batch_size: int | None = 32, lr: fl
     labels), "mse" (the default otherwise) or "binary_cross_entropy_with_logits".  ``optimizer``: a name
     (sgd, adam, rmsprop, adagrad, adamw; extra keyword arguments such as ``momentum`` go to it)
     or a ``torch.optim.Optimizer`` already built over ``model.parameters()``.  The batch order is
-    ``torch.randperm`` drawn from a CPU generator seeded with ``seed`` (``batch_size=None``:
-    full batch).  NaN/inf raises FloatingPointError naming the epoch.
+    ``torch.randperm`` drawn from a CPU ``torch.Generator`` seeded from ``rng``: an int seed
+    seeds it directly (``torch.manual_seed`` semantics), a numpy Generator gives it one draw
+    (``batch_size=None``: full batch).  NaN/inf raises FloatingPointError naming the epoch.
     """
     torch = _torch()
     F = torch.nn.functional
+    epochs = check_count(epochs, "epochs", allow_zero=True)
+    bs = None if batch_size is None else check_count(batch_size, "batch_size (None: full batch)")
+    # an int is the torch seed itself, so fit_torch(rng=0) repeats torch.manual_seed(0)'s order
+    torch_seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) \
+        else int(as_rng(rng).integers(2**63))
     dev = _best_device() if device is None else torch.device(device)
     model = model.to(dev)
     params = list(model.parameters())
@@ -158,25 +169,21 @@ def fit_torch(model, X, y, epochs: int = 10, batch_size: int | None = 32, lr: fl
     integer_labels = not torch.is_floating_point(y_t)
     loss = loss or ("cross_entropy" if integer_labels else "mse")
     losses = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss, "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits}
-    if loss not in losses:
-        raise ValueError(f"loss must be one of {sorted(losses)}, got {loss!r}")
+    check_choice(loss, losses, "loss")
     y_t = y_t.long() if loss == "cross_entropy" else y_t.to(p_dtype)
     loss_fn = losses[loss]
     if isinstance(optimizer, str):
-        if optimizer.lower() not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a torch.optim.Optimizer, got {optimizer!r}")
+        check_choice(optimizer.lower(), _OPTIMIZERS, "optimizer")
         opt = getattr(torch.optim, _OPTIMIZERS[optimizer.lower()])(params, lr=lr, **optimizer_kwargs)
     elif isinstance(optimizer, torch.optim.Optimizer):
         opt = optimizer
     else:
         raise TypeError(f"optimizer must be a name or a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    bs = n if batch_size is None else int(batch_size)
-    if bs < 1:
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    gen = torch.Generator().manual_seed(int(seed))
+    bs = n if bs is None else bs
+    gen = torch.Generator().manual_seed(torch_seed)
     history: list[float] = []
     model.train()
-    for epoch in range(int(epochs)):
+    for epoch in range(epochs):
         order = torch.randperm(n, generator=gen).to(dev)
         total = torch.zeros((), dtype=p_dtype, device=dev)
         for start in range(0, n, bs):

@@ -98,10 +98,10 @@ def test_non_numeric_input_is_rejected():
         A.sigmoid(np.array(["a", "b"]))
 
 
-# --- the sanity checks of deck 002 ---------------------------------------------------------------
+# --- the sanity checks of the ESIR lecture (see docs/references.md) -------------------------------
 
 
-def test_sigmoid_sanity_checks_deck_002():
+def test_sigmoid_sanity_checks():
     assert A.sigmoid(0.0) == 0.5 and A.sigmoid_grad(0.0) == 0.25  # g(0) = 1/2, g'(0) = 1/4
     assert A.sigmoid(10.0) == pytest.approx(1.0, abs=1e-4) and A.sigmoid_grad(10.0) == pytest.approx(0.0, abs=1e-4)
     assert A.sigmoid(-10.0) == pytest.approx(0.0, abs=1e-4) and A.sigmoid_grad(-10.0) == pytest.approx(0.0, abs=1e-4)
@@ -111,7 +111,7 @@ def test_sigmoid_sanity_checks_deck_002():
     assert_close(A.sigmoid_grad(-z), A.sigmoid_grad(z))
 
 
-def test_tanh_sanity_checks_deck_002():
+def test_tanh_sanity_checks():
     assert A.tanh(0.0) == 0.0 and A.tanh_grad(0.0) == 1.0  # tanh(0) = 0, tanh'(0) = 1
     assert A.tanh(10.0) == pytest.approx(1.0, abs=1e-8) and A.tanh_grad(10.0) == pytest.approx(0.0, abs=1e-8)
     assert A.tanh(-10.0) == pytest.approx(-1.0, abs=1e-8) and A.tanh_grad(-10.0) == pytest.approx(0.0, abs=1e-8)
@@ -167,3 +167,42 @@ def test_property_equal_torch_on_random_shapes(name, z):
     assert f(z).shape == z.shape
     assert_close(f(z), ref_value)
     assert_close(df(z), ref_grad)
+
+
+# --- mutation testing: argument names in errors, the unused branch of ELU ----------------------
+
+
+def _named_in_error(exc: pytest.ExceptionInfo, name: str) -> bool:
+    """The message names the offending argument as a word of its own (``z``, not ``x`` or ``Z``)."""
+    import re
+
+    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", str(exc.value)) is not None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_activation_and_derivative_names_z_when_rejecting_its_input(name):
+    for fn in CASES[name][:2]:
+        with pytest.raises(TypeError) as exc:
+            fn(np.array(["a", "b"]))
+        assert _named_in_error(exc, "z"), str(exc.value)
+
+
+@pytest.mark.parametrize("fn", [A.leaky_relu, A.leaky_relu_grad, A.elu, A.elu_grad])
+@pytest.mark.parametrize("alpha", [float("nan"), float("inf")])
+def test_a_non_finite_alpha_is_rejected_by_name(fn, alpha):
+    with pytest.raises(ValueError) as exc:
+        fn(np.array([-1.0, 1.0]), alpha)
+    assert _named_in_error(exc, "alpha"), str(exc.value)
+
+
+def test_elu_unused_branch_does_not_overflow_even_for_a_huge_alpha():
+    # Every result is finite (α·(e^z − 1) ∈ (−α, 0] for z ≤ 0), so computing it must not warn:
+    # the branch np.where discards at z > 0 is evaluated at min(z, 0), never at z itself.
+    alpha = 1.5e308
+    z = np.array([-1.0, 0.0, 0.5, 1.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, grad = A.elu(z, alpha), A.elu_grad(z, alpha)
+    ref_value, ref_grad = torch_value_and_grad(lambda t: F.elu(t, alpha), z)
+    assert_close(value, ref_value)
+    assert_close(grad, ref_grad)

@@ -273,3 +273,114 @@ def test_property_forward_reverse_and_torch_agree(xv, yv):
     assert close(res_f.value, tout.item()) and close(res_r.value, tout.item())
     for i, ref in enumerate((tx.grad.item(), ty.grad.item())):
         assert close(res_f.grad[i], ref) and close(res_r.grad[i], ref)
+
+
+# --- mutation testing: numpy scalars, foreign operands, messages, labels, layout ----------------
+
+
+import numpy as np  # noqa: E402  (numpy scalars are the numbers these tests feed in)
+
+
+class _Foreign:
+    """An operand autodiff does not know: its reflected operators must get their turn."""
+
+    def __radd__(self, other):
+        return "foreign radd"
+
+    def __rmul__(self, other):
+        return "foreign rmul"
+
+
+@pytest.mark.parametrize("number", [np.float64(2.5), np.float32(2.5), np.int64(2), np.array(2.5)])
+def test_numpy_scalars_are_numbers_for_value_dual_and_exponents(number):
+    assert Value(number).data == float(number)
+    assert Dual(number, number).real == float(number) and Dual(1.0, number).dual == float(number)
+    assert (Value(2.0) ** number).data == 2.0 ** float(number)
+    assert (Dual(2.0, 1.0) ** number).real == 2.0 ** float(number)
+
+
+@pytest.mark.parametrize("bad", [np.array([1.0]), np.array([1.0, 2.0]), "1.5"])
+def test_arrays_of_rank_one_and_strings_are_not_numbers(bad):
+    # a length-1 array would convert with float(); it is still not a scalar
+    with pytest.raises(TypeError, match=r"^Value holds a real number, got (ndarray|str)$"):
+        Value(bad)
+    with pytest.raises(TypeError, match=r"^Dual holds two real numbers, got (ndarray|str) and float$"):
+        Dual(bad, 0.0)
+    with pytest.raises(TypeError, match=r"^Dual holds two real numbers, got float and (ndarray|str)$"):
+        Dual(0.0, bad)
+    with pytest.raises(TypeError, match=r"^only a numeric \(int/float\) exponent is supported, got (ndarray|str)$"):
+        Value(2.0) ** bad
+    with pytest.raises(TypeError, match=r"exponent is supported, got (ndarray|str)$"):
+        Dual(2.0, 1.0) ** bad
+
+
+def test_dual_defaults_to_a_constant():
+    d = Dual(3.0)
+    assert (d.real, d.dual) == (3.0, 0.0)
+    assert (Dual(2.0, 1.0) * 5).dual == 5.0  # the 5 is lifted to a constant: (5 + 0ε)
+
+
+def test_unknown_operands_are_left_to_their_own_reflected_operators():
+    for ours in (Value(1.0), Dual(1.0, 1.0)):
+        assert ours + _Foreign() == "foreign radd"
+        assert ours * _Foreign() == "foreign rmul"
+        with pytest.raises(TypeError, match="unsupported operand"):
+            "a" - ours
+        with pytest.raises(TypeError, match="unsupported operand"):
+            "a" / ours
+
+
+def test_log_of_zero_is_refused_with_the_positive_message():
+    with pytest.raises(ValueError, match="positive"):
+        Value(0.0).log()
+
+
+def test_zero_to_a_fractional_power_is_real():
+    assert (Value(0.0) ** 0.5).data == 0.0 == torch.tensor(0.0, dtype=torch.float64).pow(0.5).item()
+    assert (Dual(0.0, 0.0) ** 2.5).real == 0.0
+
+
+def test_dual_relu_derivative_at_zero_is_zero_like_torch():
+    x = t(0.0)
+    torch.relu(x).backward()
+    assert Dual(0.0, 1.0).relu().dual == x.grad.item() == 0.0
+
+
+def test_every_operation_records_its_label_for_drawing():
+    a, b = Value(2.0), Value(0.5)
+    ops = {
+        "+": a + b, "-": a - b, "*": a * b, "/": a / b, "**2": a**2, "**0.5": a**0.5,
+        "ReLU": a.relu(), "tanh": a.tanh(), "exp": a.exp(), "log": a.log(), "σ": a.sigmoid(),
+    }
+    for op, node in ops.items():
+        assert node._op == op
+    leaf = Value(1.0)
+    assert (leaf._op, leaf.label, leaf._prev) == ("", "", set())
+    # negation is a product with the constant −1 (micrograd's graph): ∂(a·c)/∂c = a
+    neg = -a
+    assert neg._op == "*" and neg.data == -2.0
+    neg.backward()
+    (const,) = neg._prev - {a}
+    assert const.data == -1.0 and a.grad == -1.0 and const.grad == a.data
+
+
+def test_gradient_of_a_constant_function_in_both_modes():
+    for mode in ("forward", "reverse"):
+        res = gradient(lambda v: 2.0, [1.0, 2.0], mode=mode)
+        assert res.value == 2.0 and res.grad == [0.0, 0.0]
+        assert res.passes == (2 if mode == "forward" else 1)
+
+
+def test_gradient_of_no_inputs_says_so_exactly():
+    with pytest.raises(ValueError, match=r"^gradient needs at least one input$"):
+        gradient(lambda v: 0.0, [])
+
+
+def test_layout_columns_are_depths_and_rows_count_down_from_zero():
+    a, b, c = Value(1.0), Value(2.0), Value(3.0)
+    ab = a * b
+    out = (ab + c).tanh()  # depths: a, b, c → 0; ab → 1; ab + c → 2; out → 3
+    pos = layout(out)
+    assert {n: pos[n][0] for n in (a, b, c, ab, out)} == {a: 0.0, b: 0.0, c: 0.0, ab: 1.0, out: 3.0}
+    assert sorted(pos[n][1] for n in (a, b, c)) == [-2.0, -1.0, 0.0]  # three rows in column 0
+    assert pos[ab][1] == pos[out][1] == 0.0  # alone in their column: the top row

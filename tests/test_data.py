@@ -23,7 +23,7 @@ def test_xor_truth_table():
 
 
 def test_spirals_shape_labels_and_geometry():
-    X, y = data.spirals(50, classes=4, noise=0.0, seed=1)
+    X, y = data.spirals(50, classes=4, noise=0.0, rng=1)
     assert X.shape == (200, 2) and y.shape == (200,)
     assert np.bincount(y).tolist() == [50] * 4
     r = np.hypot(X[:, 0], X[:, 1])
@@ -36,9 +36,9 @@ def test_spirals_shape_labels_and_geometry():
 
 
 def test_spirals_seeded_and_noisy():
-    a, _ = data.spirals(30, seed=3)
-    b, _ = data.spirals(30, seed=3)
-    c, _ = data.spirals(30, seed=4)
+    a, _ = data.spirals(30, rng=3)
+    b, _ = data.spirals(30, rng=3)
+    c, _ = data.spirals(30, rng=4)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
@@ -55,7 +55,7 @@ def test_moons_noise_free_equals_sklearn():
 
 def test_moons_noise_has_requested_std():
     X0, _ = data.moons(20000, noise=0.0)
-    X, _ = data.moons(20000, noise=0.3, seed=5)
+    X, _ = data.moons(20000, noise=0.3, rng=5)
     resid = X - X0
     # sample std of 40 000 N(0, 0.09) draws: standard error ~ 0.3 / sqrt(2 * 40000) ~ 0.001
     assert abs(resid.std() - 0.3) < 0.01
@@ -63,7 +63,7 @@ def test_moons_noise_has_requested_std():
 
 
 def test_linear_regression_model_and_noise_bounds():
-    X, y = data.linear_regression(n=30, slope=3, intercept=2, noise=0.1, seed=0)
+    X, y = data.linear_regression(n=30, slope=3, intercept=2, noise=0.1, rng=0)
     assert X.shape == (30, 1) and y.shape == (30, 1)
     resid = y - (3 * X + 2)
     assert np.all(np.abs(resid) <= 0.1)
@@ -72,12 +72,12 @@ def test_linear_regression_model_and_noise_bounds():
     A = np.column_stack([np.ones(30), X[:, 0]])
     b, w = np.linalg.lstsq(A, y[:, 0], rcond=None)[0]
     assert abs(w - 3) < 0.15 and abs(b - 2) < 0.1
-    Xr, _ = data.linear_regression(n=5, x_range=(-2, -1), seed=1)
+    Xr, _ = data.linear_regression(n=5, x_range=(-2, -1), rng=1)
     assert np.all((Xr >= -2) & (Xr < -1))
 
 
 def test_large_noise_uniform_statistics():
-    X, y = data.linear_regression(n=100000, noise=0.5, seed=2)
+    X, y = data.linear_regression(n=100000, noise=0.5, rng=2)
     resid = (y - (3 * X + 2)).ravel()
     # U(-a, a) has variance a^2 / 3
     assert abs(resid.var() - 0.25 / 3) < 0.002
@@ -95,18 +95,18 @@ def test_digits():
 
 
 def test_two_blobs_means_variance_and_separability():
-    X, y = data.two_blobs(20000, gap=3.0, seed=0)
+    X, y = data.two_blobs(20000, gap=3.0, rng=0)
     assert X.shape == (40000, 2) and X.dtype == np.float64 and y.dtype == np.int64
     np.testing.assert_array_equal(y, np.repeat([1, 0], 20000))  # class 1 first
     # 20 000 unit-variance draws per coordinate: standard error of a mean 1/√20000 ≈ 0.007
     np.testing.assert_allclose(X[y == 1].mean(0), [1.5, 1.5], atol=0.03)
     np.testing.assert_allclose(X[y == 0].mean(0), [-1.5, -1.5], atol=0.03)
     np.testing.assert_allclose(X[y == 1].var(0), [1.0, 1.0], atol=0.05)
-    Xa, _ = data.two_blobs(30, gap=1.0, seed=4)
-    Xb, _ = data.two_blobs(30, gap=1.0, seed=4)
+    Xa, _ = data.two_blobs(30, gap=1.0, rng=4)
+    Xb, _ = data.two_blobs(30, gap=1.0, rng=4)
     np.testing.assert_array_equal(Xa, Xb)  # seeded
     # gap 20: the clouds are 20·√2/2 ≈ 14 standard deviations from the line x1 + x2 = 0
-    Xs, ys = data.two_blobs(100, gap=20.0, seed=1)
+    Xs, ys = data.two_blobs(100, gap=20.0, rng=1)
     np.testing.assert_array_equal((Xs.sum(axis=1) > 0).astype(int), ys)
     for bad in (lambda: data.two_blobs(0), lambda: data.two_blobs(5, gap=-1.0)):
         with pytest.raises(ValueError):
@@ -179,32 +179,76 @@ def test_idx_errors(tmp_path):
         data.load_idx(tmp_path / "missing")
 
 
+# --- randomness and hyper-parameters ----------------------------------------------------------
+
+GENERATORS = [
+    lambda **kw: data.spirals(20, **kw), lambda **kw: data.moons(20, **kw), lambda **kw: data.two_blobs(10, **kw),
+    lambda **kw: data.linear_regression(10, **kw), lambda **kw: data.noisy_sine(10, **kw),
+]
+
+
+@pytest.mark.parametrize("make", GENERATORS)
+def test_generators_draw_from_rng_a_seed_or_a_generator(make):
+    a, b = make(rng=3), make(rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(a[0], b[0])  # an int seed is default_rng(seed)
+    shared = np.random.default_rng(3)
+    first, second = make(rng=shared), make(rng=shared)
+    assert not np.array_equal(first[0], second[0])  # one Generator: one stream, fresh draws
+    np.testing.assert_array_equal(make()[0], make()[0])  # the default (rng=0) is one fixed data set
+    with pytest.raises(TypeError, match="seed"):
+        make(seed=0)  # one spelling only
+
+
+@pytest.mark.parametrize("call", [
+    lambda: data.spirals(10, noise=np.nan), lambda: data.moons(10, noise=np.nan),
+    lambda: data.noisy_sine(10, noise=np.inf), lambda: data.two_blobs(10, gap=np.nan),
+    lambda: data.linear_regression(10, noise=np.nan), lambda: data.linear_regression(10, slope=np.nan),
+    lambda: data.linear_regression(10, x_range=(0.0, np.nan)),
+])
+def test_generators_refuse_nan_hyper_parameters(call):
+    with pytest.raises(ValueError, match="finite"):
+        call()  # a NaN noise level would silently make every sample NaN
+
+
+def test_noisy_sine_counts_are_ints():
+    with pytest.raises(ValueError, match=r"n must be a positive integer, got 2.5"):
+        data.noisy_sine(2.5)
+
+
 # --- splits and batches -----------------------------------------------------------------------
 
 
 def test_split_sizes_disjoint_and_complete():
     X = np.arange(200).reshape(100, 2)
     y = np.arange(100)
-    Xtr, Xva, Xte, ytr, yva, yte = data.train_val_test_split(X, y, val=0.15, test=0.2, seed=1)
+    Xtr, Xva, Xte, ytr, yva, yte = data.train_val_test_split(X, y, val=0.15, test=0.2, rng=1)
     assert (len(ytr), len(yva), len(yte)) == (65, 15, 20)
     # rows stay paired with their labels
     for Xs, ys in ((Xtr, ytr), (Xva, yva), (Xte, yte)):
         np.testing.assert_array_equal(Xs[:, 0], 2 * ys)
     assert sorted(np.concatenate([ytr, yva, yte]).tolist()) == list(range(100))
-    again = data.train_val_test_split(X, y, val=0.15, test=0.2, seed=1)
+    again = data.train_val_test_split(X, y, val=0.15, test=0.2, rng=1)
     np.testing.assert_array_equal(again[3], ytr)
 
 
 def test_split_stratified_keeps_proportions():
     y = np.repeat([0, 1, 2], [100, 60, 40])
     X = np.zeros((200, 1))
-    _, _, _, ytr, yva, yte = data.train_val_test_split(X, y, val=0.1, test=0.25, seed=0, stratify=True)
+    _, _, _, ytr, yva, yte = data.train_val_test_split(X, y, val=0.1, test=0.25, rng=0, stratify=True)
     assert np.bincount(yte).tolist() == [25, 15, 10]
     assert np.bincount(yva).tolist() == [10, 6, 4]
     assert np.bincount(ytr).tolist() == [65, 39, 26]
 
 
+def test_split_stratified_counts_are_the_same_share_of_every_class():
+    y = np.repeat([0, 1], [60, 40])
+    _, _, _, _, yva, yte = data.train_val_test_split(np.zeros((100, 1)), y, val=10, test=20, rng=0, stratify=True)
+    assert np.bincount(yte).tolist() == [12, 8] and np.bincount(yva).tolist() == [6, 4]
+
+
 def test_split_errors():
+    with pytest.raises(ValueError, match="test asks for 6 samples but there are only 5"):
+        data.train_val_test_split(np.zeros((5, 2)), np.zeros(5), test=6)
     with pytest.raises(ValueError, match="same number of rows"):
         data.train_val_test_split(np.zeros((5, 2)), np.zeros(4))
     with pytest.raises(ValueError):
@@ -302,7 +346,7 @@ def test_zca_identity_covariance_and_symmetry():
     Xtr, Xte = _train_test(2)
     w = data.ZCAWhitener(eps=0.0).fit(Xtr)
     Z = w.transform(Xtr)
-    # deck 003: (1/(n-1)) X̂ᵀX̂ = I, computed by numpy's own covariance
+    # the PyTorch lecture notes' whitening (docs/references.md): (1/(n-1)) X̂ᵀX̂ = I, computed by numpy's own covariance
     np.testing.assert_allclose(np.cov(Z, rowvar=False), np.eye(4), atol=1e-6)
     np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-10)
     # ZCA is the symmetric whitening matrix W = Σ^(-1/2): W = Wᵀ and W Σ W = I

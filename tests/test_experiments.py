@@ -1,4 +1,4 @@
-"""dlcourse.experiments against torch and closed forms."""
+"""dlcourse.lecture.experiments and dlcourse.models.linear_regression against torch and closed forms."""
 
 import numpy as np
 import pytest
@@ -33,7 +33,7 @@ def _torch_twin(model):
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
 def test_layer_statistics_equal_torch_autograd(activation):
-    stats = E.layer_statistics(depth=4, width=16, activation=activation, init="xavier_normal", n=8, seed=3)
+    stats = E.layer_statistics(depth=4, width=16, activation=activation, init="xavier_normal", n=8, rng=3)
     # rebuild the same network and batch from the same seed
     rng = np.random.default_rng(3)
     model = build_mlp([16] * 5, activation, init="xavier_normal", last_activation=True, rng=rng)
@@ -61,14 +61,14 @@ def test_layer_statistics_equal_torch_autograd(activation):
 
 
 def test_variance_preservation_of_lecun_and_he():
-    """Deck 003: σ²_W = 1/n keeps Var(z) through linear layers; 2/n keeps it through ReLU."""
-    lin = E.layer_statistics(depth=6, width=400, activation="linear", init="lecun_normal", n=2000, seed=0)
+    """PyTorch lecture notes (see docs/references.md): σ²_W = 1/n keeps Var(z) through linear layers; 2/n keeps it through ReLU."""
+    lin = E.layer_statistics(depth=6, width=400, activation="linear", init="lecun_normal", n=2000, rng=0)
     ratios = lin.variances("z")[1:] / lin.variances("z")[:-1]
     assert np.all(np.abs(ratios - 1) < 0.15)
-    he = E.layer_statistics(depth=6, width=400, activation="relu", init="he_normal", n=2000, seed=0)
+    he = E.layer_statistics(depth=6, width=400, activation="relu", init="he_normal", n=2000, rng=0)
     ratios = he.variances("z")[1:] / he.variances("z")[:-1]
     assert np.all(np.abs(ratios - 1) < 0.2)
-    lecun_relu = E.layer_statistics(depth=6, width=400, activation="relu", init="lecun_normal", n=2000, seed=0)
+    lecun_relu = E.layer_statistics(depth=6, width=400, activation="relu", init="lecun_normal", n=2000, rng=0)
     ratios = lecun_relu.variances("z")[1:] / lecun_relu.variances("z")[:-1]
     assert np.all(np.abs(ratios - 0.5) < 0.1)  # ½ n σ² = ½: halves at every layer
 
@@ -100,7 +100,7 @@ def test_xor_failures_wide_uniform_fails_more_than_fan_in():
 
 
 def test_linreg_batch_gd_is_the_closed_form_iteration():
-    x, y = linear_regression(seed=1)
+    x, y = linear_regression(rng=1)
     path = linreg.linreg_gd(x, y, lr=0.05, epochs=30)
     phi = np.column_stack([np.ones(30), x.ravel()])
     theta = np.array([10.0, 5.0])
@@ -112,7 +112,7 @@ def test_linreg_batch_gd_is_the_closed_form_iteration():
 
 @pytest.mark.parametrize("batch_size", [None, 1, 5])
 def test_linreg_gd_reaches_least_squares(batch_size):
-    x, y = linear_regression(seed=0)
+    x, y = linear_regression(rng=0)
     path = linreg.linreg_gd(x, y, lr=0.05, batch_size=batch_size, epochs=5000, tol=1e-8)
     assert path.converged
     assert np.allclose(path.theta, linreg.least_squares(x, y), atol=2e-3)
@@ -120,7 +120,7 @@ def test_linreg_gd_reaches_least_squares(batch_size):
 
 
 def test_linreg_gd_accepts_any_optimizer_and_rejects_bad_input():
-    x, y = linear_regression(seed=0)
+    x, y = linear_regression(rng=0)
     p = linreg.linreg_gd(x, y, optimizer=lambda ps: SGD(ps, lr=0.05, momentum=0.6), epochs=2000, tol=1e-8)
     assert p.converged and np.allclose(p.theta, linreg.least_squares(x, y), atol=2e-3)
     with pytest.raises(ValueError, match="batch_size"):
@@ -131,6 +131,22 @@ def test_linreg_gd_accepts_any_optimizer_and_rejects_bad_input():
         linreg.linreg_gd(x, y[:10])
     with pytest.raises(FloatingPointError, match="diverged"):
         linreg.linreg_gd(x, y, lr=5.0, epochs=2000)
+    with pytest.raises(ValueError, match=r"batch_size \(None: full batch\) must be an integer in \[1, 30\], got 31"):
+        linreg.linreg_gd(x, y, batch_size=31)
+    with pytest.raises(FloatingPointError, match="theta0 holds 1 non-finite"):
+        linreg.linreg_gd(x, y, theta0=(np.nan, 0.0))  # not reported as a divergence at epoch 1
+    with pytest.raises(TypeError, match="seed"):
+        linreg.linreg_gd(x, y, seed=0)
+
+
+def test_linreg_gd_checks_once_and_not_at_every_step(monkeypatch):
+    from dlcourse import losses
+
+    x, y = linear_regression(rng=0)
+    expected = linreg.linreg_gd(x, y, batch_size=1, epochs=3, rng=1)
+    monkeypatch.setattr(losses, "mse_loss", lambda *a: pytest.fail("the checked mse_loss ran inside the loop"))
+    again = linreg.linreg_gd(x, y, batch_size=1, epochs=3, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(again.thetas, expected.thetas)
 
 
 def test_compare_optimizers_digits_trains_from_the_same_start():
@@ -149,7 +165,7 @@ def test_mlp_and_layer_statistics_reject_bad_input():
 
 
 def test_linreg_hessian_is_the_loss_curvature():
-    x, y = linear_regression(seed=0)
+    x, y = linear_regression(rng=0)
     H = linreg.linreg_hessian(x)
     rng = np.random.default_rng(0)
     for _ in range(5):
@@ -162,7 +178,7 @@ def test_nesterov_classic_lookahead_equals_simplified_nesterov():
     from dlcourse.nn import Parameter
     from dlcourse.optim import SimplifiedNesterov
 
-    x, y = linear_regression(seed=0)
+    x, y = linear_regression(rng=0)
 
     def grad(t):
         return linreg.linreg_loss_grad(t, x, y)[1]

@@ -248,3 +248,84 @@ def test_losses_do_not_modify_inputs():
     losses.cross_entropy(logits, y, label_smoothing=0.1)
     losses.mse_loss(logits, before)
     np.testing.assert_array_equal(logits, before)
+
+
+# --- mutation testing: which argument an error names, degenerate shapes, defaults --------------
+
+
+def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
+    """Each of ``names`` appears in the message as a word of its own (``pred``, not ``PRED``)."""
+    import re
+
+    return all(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", str(exc.value)) for n in names)
+
+
+_TEXT = np.array(["a", "b"])
+_BAD_ARGUMENTS = [
+    # (loss, args, exception, names the message must contain)
+    (losses.mse_loss, (_TEXT, np.zeros(2)), TypeError, ("pred",)),
+    (losses.mse_loss, (np.zeros(2), _TEXT), TypeError, ("target",)),
+    (losses.mse_loss, (np.zeros(2), np.zeros(3)), ValueError, ("pred", "target")),
+    (losses.mse_loss, (np.zeros(0), np.zeros(0)), ValueError, ("pred",)),
+    (losses.binary_cross_entropy, (_TEXT, np.zeros(2)), TypeError, ("prob",)),
+    (losses.binary_cross_entropy, (np.zeros(2), _TEXT), TypeError, ("target",)),
+    (losses.binary_cross_entropy, (np.zeros(2), np.zeros(3)), ValueError, ("prob", "target")),
+    (losses.binary_cross_entropy, (np.zeros(0), np.zeros(0)), ValueError, ("prob",)),
+    (losses.binary_cross_entropy, (np.array([1.5]), np.zeros(1)), ValueError, ("prob",)),
+    (losses.binary_cross_entropy, (np.array([0.5]), np.array([2.0])), ValueError, ("target",)),
+    (losses.binary_cross_entropy_with_logits, (_TEXT, np.zeros(2)), TypeError, ("logits",)),
+    (losses.binary_cross_entropy_with_logits, (np.zeros(2), _TEXT), TypeError, ("target",)),
+    (losses.binary_cross_entropy_with_logits, (np.zeros(2), np.zeros(3)), ValueError, ("logits", "target")),
+    (losses.binary_cross_entropy_with_logits, (np.zeros(0), np.zeros(0)), ValueError, ("logits",)),
+    (losses.binary_cross_entropy_with_logits, (np.zeros(1), np.array([-0.5])), ValueError, ("target",)),
+    (losses.cross_entropy, (np.array([["a", "b"]]), [0]), TypeError, ("logits",)),
+    (losses.cross_entropy, (np.zeros(3), [0]), ValueError, ("logits",)),
+    (losses.cross_entropy, (np.zeros((0, 3)), np.zeros(0, dtype=int)), ValueError, ("logits",)),
+    (losses.cross_entropy, (np.zeros((2, 0)), [0, 0]), ValueError, ("logits",)),
+    (losses.cross_entropy, (np.zeros((2, 3)), [0, 3]), ValueError, ("y",)),
+    (losses.cross_entropy, (np.zeros((2, 3)), [0, 1], 1.5), ValueError, ("label_smoothing",)),
+    (losses.softmax, (_TEXT,), TypeError, ("z",)),
+    (losses.log_softmax, (_TEXT,), TypeError, ("z",)),
+]
+
+
+@pytest.mark.parametrize(("loss", "args", "error", "names"), _BAD_ARGUMENTS,
+                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(_BAD_ARGUMENTS)])
+def test_a_bad_argument_is_refused_with_a_message_that_names_it(loss, args, error, names):
+    with pytest.raises(error) as exc:
+        loss(*args)
+    assert _names(exc, *names), str(exc.value)
+
+
+def test_empty_logits_say_what_shape_cross_entropy_needs():
+    with pytest.raises(ValueError, match=r"N, C ≥ 1"):
+        losses.cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=int))
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (3, 1), (1, 1)])
+def test_cross_entropy_of_a_single_sample_or_a_single_class_equals_torch(shape):
+    # N = 1 and C = 1 are valid batches (C = 1: the loss and its gradient are exactly 0)
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=shape)
+    y = rng.integers(0, shape[1], size=shape[0])
+    tz = torch.tensor(z, requires_grad=True)
+    ref = F.cross_entropy(tz, torch.tensor(y))
+    ref.backward()
+    loss, dz = losses.cross_entropy(z, y)
+    assert loss == pytest.approx(ref.item(), abs=1e-12)
+    np.testing.assert_allclose(dz, tz.grad.numpy(), atol=1e-12)
+
+
+def test_cross_entropy_default_has_no_label_smoothing_like_torch():
+    import inspect
+
+    torch_default = inspect.signature(F.cross_entropy).parameters["label_smoothing"].default
+    rng = np.random.default_rng(2)
+    z, y = rng.normal(size=(5, 4)), rng.integers(0, 4, size=5)
+    tz = torch.tensor(z, requires_grad=True)
+    ref = F.cross_entropy(tz, torch.tensor(y))  # torch's default
+    ref.backward()
+    loss, dz = losses.cross_entropy(z, y)  # ours
+    assert torch_default == 0.0
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(dz, tz.grad.numpy(), rtol=1e-10, atol=1e-14)

@@ -1,4 +1,5 @@
-"""build_mlp (layer order, BN placement, gradients vs torch) and the notebook measurement helpers."""
+"""dlcourse.models.mlp.build_mlp (layer order, BN placement, gradients vs torch) and the measurement
+helpers of dlcourse.lecture.experiments (first_epoch_reaching, ActivationPercentiles)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""dlcourse.lecture.plots, shared and notebooks 01-02 sections: what each function draws, checked on the artists."""
+"""dlcourse.lecture.plots, the shared figures and those of notebooks 01-02 (the others are tested in
+tests/test_widgets.py): what each function draws, checked on the artists."""
 
 from __future__ import annotations
 

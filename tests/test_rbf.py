@@ -10,7 +10,7 @@ from dlcourse.models import rbf
 
 @pytest.fixture
 def data():
-    return noisy_sine(30, 0.25, seed=0)
+    return noisy_sine(30, 0.25, rng=0)
 
 
 def test_features_by_hand():
@@ -78,7 +78,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="features"):
         rbf.rbf_features(np.zeros((2, 2)), np.zeros((3, 1)), 1.0)
     net = rbf.RBFNetwork(np.zeros(3))
-    with pytest.raises(ValueError, match="same number of samples"):
+    with pytest.raises(ValueError, match="same number of rows"):
         net.fit(np.zeros(4), np.zeros(3))
     with pytest.raises(ValueError, match="alpha"):
         net.fit(np.zeros(3), np.zeros(3), alpha=-1)

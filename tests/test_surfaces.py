@@ -39,7 +39,7 @@ def test_quadratic_is_half_theta_h_theta():
 
 
 def test_linreg_surface_is_the_mse_and_its_minimum_the_least_squares_fit():
-    x, y = linear_regression(seed=0)
+    x, y = linear_regression(rng=0)
     s = surfaces.linreg_surface(x, y)
     t = np.array([1.5, 2.5])
     assert s.value(t) == pytest.approx(np.mean((t[0] + t[1] * x - y) ** 2))

@@ -108,7 +108,7 @@ def test_torch_twin_of_build_mlp_has_its_layers_and_weights():
 
 
 def test_fit_torch_full_batch_equals_dlcourse_fit():
-    X, y = data.spirals(20, classes=3, seed=0)
+    X, y = data.spirals(20, classes=3, rng=0)
     model = nn.Sequential(nn.Linear(2, 16, rng=0), nn.ReLU(), nn.Linear(16, 3, rng=1))
     twin = dtorch.to_torch_module(model)
     from dlcourse.optim import SGD
@@ -121,7 +121,7 @@ def test_fit_torch_full_batch_equals_dlcourse_fit():
 
 
 def test_fit_torch_minibatch_mean_loss_and_optimizers():
-    X, y = data.linear_regression(n=30, seed=0)
+    X, y = data.linear_regression(n=30, rng=0)
     for opt in ("sgd", "adam", "rmsprop", "adagrad", "adamw"):
         tm = dtorch.to_torch_module(build_mlp([1, 1]), device="cpu")
         losses_ = dtorch.fit_torch(tm, X, y, epochs=3, batch_size=7, lr=0.01, optimizer=opt, device="cpu")
@@ -135,7 +135,7 @@ def test_fit_torch_minibatch_mean_loss_and_optimizers():
 
 
 def test_fit_torch_errors_and_divergence():
-    X, y = data.linear_regression(n=30, seed=0)
+    X, y = data.linear_regression(n=30, rng=0)
     with pytest.raises(FloatingPointError, match="epoch"):
         dtorch.fit_torch(dtorch.to_torch_module(build_mlp([1, 1]), device="cpu"), X * 1e3, y, epochs=50,
                          batch_size=None, lr=10.0, device="cpu")
@@ -151,7 +151,7 @@ def test_fit_torch_errors_and_divergence():
 
 
 def test_fit_torch_on_best_device_matches_cpu():
-    X, y = data.spirals(15, classes=3, seed=1)
+    X, y = data.spirals(15, classes=3, rng=1)
     model = nn.Sequential(nn.Linear(2, 8, rng=0), nn.Tanh(), nn.Linear(8, 3, rng=1))
     on_cpu = dtorch.fit_torch(dtorch.to_torch_module(model), X, y, epochs=4, batch_size=10, lr=0.3, device="cpu")
     best = dtorch.device()

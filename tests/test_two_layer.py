@@ -1,5 +1,6 @@
-"""dlcourse.models.two_layer: the hand-derived 2-layer equations against torch autograd and finite differences,
-row-major = column-major, and the pass-counting learners (weight perturbation, gradient descent)."""
+"""dlcourse.models.two_layer: the hand-derived 2-layer equations against torch autograd and finite
+differences, row-major = column-major; dlcourse.lecture.perceptron_limits: the linear collapse, linear
+separability and the pass-counting learners (weight perturbation, gradient descent)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def test_intermediate_dZ2_is_A2_minus_Y_and_dZ1_matches_torch():
     Y = two_layer.targets(y, 1)
     d = two_layer.two_layer_backward(cache, Y)
     np.testing.assert_allclose(d["dZ2"], A2 - Y)
-    # torch: gradient of the *summed* loss with respect to Z1 equals dZ1 (the deck's unscaled δ)
+    # torch: gradient of the *summed* loss with respect to Z1 equals dZ1 (the ESIR lecture's unscaled δ, see docs/references.md)
     Xt = torch.tensor(X)
     Z1 = (Xt @ torch.tensor(params["W1"]).T + torch.tensor(params["b1"])).detach().requires_grad_(True)
     Z2 = torch.tanh(Z1) @ torch.tensor(params["W2"]).T + torch.tensor(params["b2"])
@@ -110,7 +111,7 @@ def test_row_major_equals_column_major(output, n2, activation):
     assert loss_c == pytest.approx(loss, rel=1e-12)
     np.testing.assert_allclose(grads_c["W1"], grads["W1"], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(grads_c["W2"], grads["W2"], rtol=1e-12, atol=1e-14)
-    assert grads_c["b1"].shape == (params["W1"].shape[0], 1)  # the deck's column biases
+    assert grads_c["b1"].shape == (params["W1"].shape[0], 1)  # the lecture's column biases
     np.testing.assert_allclose(grads_c["b1"][:, 0], grads["b1"], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(grads_c["b2"][:, 0], grads["b2"], rtol=1e-12, atol=1e-14)
 
@@ -201,6 +202,35 @@ def test_train_two_layer_solves_xor_and_is_deterministic():
     assert a.loss == b.loss and a.loss[-1] < a.loss[0]
     with pytest.raises(FloatingPointError, match="W2"):
         two_layer.train_two_layer(p0 | {"W2": np.full((1, 4), np.inf)}, X, y, lr=1.0, epochs=1)
+
+
+def test_training_validates_its_input_once_not_per_batch(monkeypatch):
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1, 1, 0])
+    p0 = two_layer.init_two_layer(2, 3, rng=0, std=1.0)
+    calls = []
+    check = two_layer._check_params
+    monkeypatch.setattr(two_layer, "_check_params", lambda *a, **k: calls.append(1) or check(*a, **k))
+    two_layer.train_two_layer(p0, X, y, lr=0.5, epochs=5, batch_size=1, rng=0)  # 20 steps
+    assert len(calls) == 1
+    calls.clear()
+    theta, spec = two_layer.flatten_params(p0)
+    loss_fn, loss_and_grad = two_layer.two_layer_objective(X, y, spec)
+    for _ in range(3):
+        loss_fn(theta), loss_and_grad(theta)
+    assert len(calls) == 1  # in two_layer_objective, not in the closures the learners call
+    assert loss_fn(theta) == two_layer.two_layer_loss(p0, X, y)
+
+
+def test_train_two_layer_rejects_bad_counts():
+    X, y = np.zeros((4, 2)), np.array([0, 1, 1, 0])
+    p0 = two_layer.init_two_layer(2, 3, rng=0)
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
+        two_layer.train_two_layer(p0, X, y, lr=0.5, epochs=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 2.5"):
+        two_layer.train_two_layer(p0, X, y, lr=0.5, epochs=1, batch_size=2.5)
+    with pytest.raises(ValueError, match="n_hidden must be a positive integer"):
+        two_layer.init_two_layer(2, 0)
 
 
 def test_collapse_linear_equals_two_stacked_layers():

@@ -15,7 +15,7 @@ from dlcourse.models import two_layer
 
 def test_xor_mlp_update_solves_xor_and_matches_the_equations():
     fig, ax = plt.subplots()
-    r = widgets.xor_mlp_update(n_hidden=3, activation="tanh", lr=1.0, epochs=1500, seed=0, ax=ax)
+    r = widgets.xor_mlp_update(n_hidden=3, activation="tanh", lr=1.0, epochs=1500, rng=0, ax=ax)
     assert r["accuracy"] == 1.0 and r["loss"] < 0.05
     X, y = xor()
     np.testing.assert_array_equal(two_layer.two_layer_predict(r["params"], X), y)
@@ -29,7 +29,7 @@ def test_xor_mlp_update_solves_xor_and_matches_the_equations():
 def test_one_hidden_unit_cannot_solve_xor(seed):
     # σ(w·g(v·x + c) + b) is monotone in one projection v·x: its decision set is a half-plane,
     # and no half-plane gets more than 3 of the 4 XOR points right.
-    r = widgets.xor_mlp_update(n_hidden=1, epochs=800, seed=seed)
+    r = widgets.xor_mlp_update(n_hidden=1, epochs=800, rng=seed)
     assert r["accuracy"] <= 0.75
 
 
@@ -47,8 +47,8 @@ def test_perceptron_update_zero_init_lr_only_scales_the_weights():
     assert not small["converged"] and small["epochs"] == 15
     np.testing.assert_allclose(big["weights"], 100.0 * small["weights"], rtol=1e-12, atol=1e-10)
     # from a non-zero start, the learning rate changes the run
-    a = widgets.perceptron_update(X, y, lr=0.1, max_epochs=15, init_scale=2.0, seed=1)
-    b = widgets.perceptron_update(X, y, lr=10.0, max_epochs=15, init_scale=2.0, seed=1)
+    a = widgets.perceptron_update(X, y, lr=0.1, max_epochs=15, init_scale=2.0, rng=1)
+    b = widgets.perceptron_update(X, y, lr=10.0, max_epochs=15, init_scale=2.0, rng=1)
     assert a["history"].mistakes != b["history"].mistakes
 
 

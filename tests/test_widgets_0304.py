@@ -11,7 +11,7 @@ from dlcourse.optim import SGD
 def test_init_histograms_update_matches_layer_statistics_and_draws_each_layer():
     fig, ax = plt.subplots()
     out = widgets.init_histograms_update("he_normal", "relu", depth=4, width=64, n=100, ax=ax)
-    ref = experiments.layer_statistics(4, 64, "relu", "he_normal", n=100, seed=0)
+    ref = experiments.layer_statistics(4, 64, "relu", "he_normal", n=100, rng=0)
     assert np.allclose(out["variances"], ref.variances("a"))
     assert len(ax.patches) == 4  # one step histogram per layer
     assert "relu" in ax.get_title()

@@ -13,8 +13,8 @@ from dlcourse.models import rbf
 
 def test_rbf_update_l2_matches_ridge_and_reports_errors():
     fig, ax = plt.subplots()
-    res = widgets.rbf_regularization_update(alpha=2.0, sigma=0.05, noise=0.25, seed=0, ax=ax)
-    x, y = data.noisy_sine(30, 0.25, seed=0)
+    res = widgets.rbf_regularization_update(alpha=2.0, sigma=0.05, noise=0.25, rng=0, ax=ax)
+    x, y = data.noisy_sine(30, 0.25, rng=0)
     phi = rbf.rbf_features(x, x, 0.05, bias=False)
     ridge = Ridge(alpha=1.0, solver="cholesky").fit(phi, y)  # α/2 = 1 (see rbf.RBFNetwork.fit)
     grid = np.linspace(0, 1, 400)
@@ -37,7 +37,7 @@ def test_rbf_update_overfits_without_penalty_and_l1_gives_zeros():
 
 def test_batchnorm_update_matches_torch():
     fig, ax = plt.subplots()
-    kw = dict(shift=3.0, scale=2.0, gamma=1.5, beta=-0.5, momentum=0.2, steps=30, batch_size=8, seed=4)
+    kw = dict(shift=3.0, scale=2.0, gamma=1.5, beta=-0.5, momentum=0.2, steps=30, batch_size=8, rng=4)
     res = widgets.batchnorm_update(**kw, ax=ax)
     rng = np.random.default_rng(4)  # the same batches, through torch
     ref = torch.nn.BatchNorm1d(1, momentum=0.2, dtype=torch.float64)

@@ -13,7 +13,14 @@ import numpy as np
 
 from dlcourse import data, losses, nn
 from dlcourse.models.mlp import build_mlp
-from dlcourse.validation import as_float_array, as_rng
+from dlcourse.validation import (
+    as_float_array,
+    as_rng,
+    check_choice,
+    check_count,
+    check_positive,
+    check_probability,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Notebooks 03-04: initialization, optimizers
@@ -31,24 +38,27 @@ class LayerStats:
 
     def variances(self, what: str = "a") -> np.ndarray:
         """Var of every layer's ``what`` ∈ {"z", "a", "dz", "da"} over the batch and the units."""
-        if what not in ("z", "a", "dz", "da"):
-            raise ValueError(f"what must be 'z', 'a', 'dz' or 'da', got {what!r}")
+        check_choice(what, ("z", "a", "dz", "da"), "what")
         return np.array([float(np.var(v)) for v in getattr(self, what)])
 
 
 def layer_statistics(depth: int = 10, width: int = 256, activation: str = "tanh", init="xavier_normal",
-                     n: int = 1000, seed: int = 0, widths: Sequence[int] | None = None) -> LayerStats:
+                     n: int = 1000, rng: np.random.Generator | int | None = 0,
+                     widths: Sequence[int] | None = None) -> LayerStats:
     """Forward a batch x ~ N(0, I) through a deep MLP and back-propagate dL/d(output) ~ N(0, I).
 
     ``widths`` (input first) overrides ``depth``/``width``; each hidden layer is Linear + activation.
-    What deck 003 derives: with σ²_W = 1/fan_in (LeCun) Var(z) is preserved by a linear layer;
-    with 2/fan_in (He) it is preserved through ReLU; Xavier's 2/(fan_in + fan_out) trades the
-    forward and the backward constraint off.
+    What the PyTorch lecture notes derive (see docs/references.md): with σ²_W = 1/fan_in (LeCun)
+    Var(z) is preserved by a linear layer; with 2/fan_in (He) it is preserved through ReLU;
+    Xavier's 2/(fan_in + fan_out) trades the forward and the backward constraint off.
+    The weights, the batch and dL/d(output) are drawn from ``rng``, in that order.
     """
-    rng = as_rng(seed)
-    widths = [int(width)] * (int(depth) + 1) if widths is None else [int(w) for w in widths]
-    model = build_mlp(widths, activation, init=init, last_activation=True, rng=rng)
-    x = rng.normal(size=(int(n), widths[0]))
+    if widths is None:
+        widths = [check_count(width, "width")] * (check_count(depth, "depth") + 1)
+    n = check_count(n, "n")
+    rng = as_rng(rng)
+    model = build_mlp(widths, activation, init=init, last_activation=True, rng=rng)  # checks the widths
+    x = rng.normal(size=(n, model[0].weight.shape[1]))
     blocks, i = [], 0
     layers = list(model)
     while i < len(layers):  # group (Linear, activation) pairs
@@ -72,7 +82,7 @@ def layer_statistics(depth: int = 10, width: int = 256, activation: str = "tanh"
     return LayerStats(z_list, a_list, dz_list[::-1], da_list[::-1])
 
 
-# --- XOR: the starting point matters (deck 003) -------------------------------------------------
+# --- XOR: the starting point matters (PyTorch lecture notes) ---------------------------------
 
 
 @dataclass
@@ -87,7 +97,7 @@ class XorRun:
 
 def train_xor(init, seed: int, epochs: int = 1000, lr: float = 0.1, momentum: float = 0.99,
               hidden: int = 4, activation: str = "sigmoid") -> XorRun:
-    """Deck 003's experiment: 2-``hidden``-1, sigmoid units, biases 0, BCE, SGD(lr, momentum), full batch.
+    """The lecture notes' experiment: 2-``hidden``-1, sigmoid units, biases 0, BCE, SGD(lr, momentum), full batch.
 
     The output unit is a sigmoid too; it is fused into the loss (``binary_cross_entropy_with_logits``), which is
     the same model with a numerically safe gradient.  ``failed`` = some XOR point is still
@@ -114,20 +124,23 @@ def xor_failures(init, seeds: Sequence[int] = range(20), **kwargs) -> list[XorRu
     return [train_xor(init, s, **kwargs) for s in seeds]
 
 
-# --- Linear regression by gradient descent (deck 003: y = 3x + 2 + U(−0.1, 0.1)) ----------------
+# --- Linear regression by gradient descent (lecture notes: y = 3x + 2 + U(−0.1, 0.1)) ---------
 
 
 def nesterov_classic(grad: Callable[[np.ndarray], np.ndarray], theta0, lr: float, momentum: float,
                      steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sutskever et al.'s Nesterov momentum (deck 003), the gradient taken at the lookahead point.
+    """Classic Nesterov momentum (Sutskever et al., 2013), the gradient taken at the lookahead point.
 
     θ̃ = θ + μ v;  v ← μ v − ε ∇J(θ̃);  θ ← θ + v.  Returns (θ_k, v_k) for k = 0..steps; the
     reference that :class:`~dlcourse.optim.SimplifiedNesterov` (which stores Θ = θ + μ v) matches.
     """
+    lr = check_positive(lr, "lr")
+    momentum = check_probability(momentum, "momentum")
+    steps = check_count(steps, "steps", allow_zero=True)
     theta = as_float_array(theta0, "theta0", ndim=1).copy()
     v = np.zeros_like(theta)
     thetas, vs = [theta.copy()], [v.copy()]
-    for _ in range(int(steps)):
+    for _ in range(steps):
         g = np.asarray(grad(theta + momentum * v), dtype=float)  # ∇J at θ̃ = θ + μv
         v = momentum * v - lr * g
         theta = theta + v
@@ -140,28 +153,33 @@ def nesterov_classic(grad: Callable[[np.ndarray], np.ndarray], theta0, lr: float
 
 
 def compare_optimizers_digits(optimizers: dict[str, Callable], epochs: int = 20, hidden: int = 64,
-                              batch_size: int = 64, seed: int = 0) -> dict:
+                              batch_size: int = 64, rng: np.random.Generator | int | None = 0) -> dict:
     """Train the same 64-``hidden``-10 ReLU MLP (same initial weights) with each optimizer factory.
 
     Inputs are z-scored with a :class:`~dlcourse.data.Standardizer` fitted on the training split.
+    ``rng`` draws the split, then one seed for the initial weights and one for the batch order,
+    both shared by every optimizer so that only the optimizer differs between the runs.
     Returns ``{name: History}`` from :func:`dlcourse.train.fit`.
     """
     from dlcourse.train import fit
 
+    epochs, hidden = check_count(epochs, "epochs"), check_count(hidden, "hidden")
+    rng = as_rng(rng)
     X, y = data.digits()
-    Xtr, Xva, _, ytr, yva, _ = data.train_val_test_split(X, y, val=0.2, test=0.0, seed=seed, stratify=True)
+    Xtr, Xva, _, ytr, yva, _ = data.train_val_test_split(X, y, val=0.2, test=0.0, rng=rng, stratify=True)
+    init_seed, order_seed = (int(s) for s in rng.integers(2**32, size=2))
     scaler = data.Standardizer().fit(Xtr)
     Xtr, Xva = scaler.transform(Xtr), scaler.transform(Xva)
     results = {}
     for name, factory in optimizers.items():
-        model = build_mlp([X.shape[1], int(hidden), 10], "relu", init="he_normal", rng=np.random.default_rng(seed))
+        model = build_mlp([X.shape[1], hidden, 10], "relu", init="he_normal", rng=init_seed)
         results[name] = fit(model, losses.cross_entropy, factory(model.parameters()),
-                            train=(Xtr, ytr), val=(Xva, yva), epochs=int(epochs), batch_size=batch_size,
-                            rng=np.random.default_rng(seed), progress=False)
+                            train=(Xtr, ytr), val=(Xva, yva), epochs=epochs, batch_size=batch_size,
+                            rng=order_seed, progress=False)
     return results
 
 
-def first_epoch_reaching(values: Sequence[float], target: float) -> int | None:
+def first_epoch_reaching(values: Sequence[float] | np.ndarray, target: float) -> int | None:
     """The 1-based number of epochs after which ``values`` first reaches ``target`` (None: never)."""
     hits = np.flatnonzero(np.asarray(values, dtype=float) >= target)
     return int(hits[0]) + 1 if hits.size else None
@@ -182,11 +200,13 @@ class ActivationPercentiles:
                  q: Sequence[float] = (15, 50, 85)) -> None:
         if not isinstance(model, nn.Sequential):
             raise TypeError(f"model must be a dlcourse.nn.Sequential, got {type(model).__name__}")
-        if not 0 < int(layer) <= len(model):
-            raise ValueError(f"layer must index a module of the model (1..{len(model)}), got {layer}")
-        self.model, self.layer, self.unit = model, int(layer), int(unit)
+        layer = check_count(layer, "layer", high=len(model))  # model[:layer] must hold a module
+        self.model, self.layer, self.unit = model, layer, check_count(unit, "unit", allow_zero=True)
         self.X = as_float_array(X_probe, "X_probe", ndim=2)
-        self.every, self.q = int(every), tuple(float(v) for v in q)
+        self.every = check_count(every, "every")
+        self.q = tuple(float(v) for v in q)
+        if not all(0 <= v <= 100 for v in self.q):
+            raise ValueError(f"q must hold percentiles in [0, 100], got {q}")
         self.steps: list[int] = []
         self.values: list[np.ndarray] = []
         self._count = 0

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlcourse.validation import as_float_array, as_rng, check_finite, check_positive
+from dlcourse.validation import (
+    as_float_array,
+    as_rng,
+    check_choice,
+    check_count,
+    check_finite,
+    check_positive,
+    check_same_length,
+)
 
 
 def collapse_linear(W1, b1, W2, b2) -> tuple[np.ndarray, np.ndarray]:
@@ -24,7 +32,7 @@ def collapse_linear(W1, b1, W2, b2) -> tuple[np.ndarray, np.ndarray]:
     b2 = as_float_array(b2, "b2", ndim=1)
     if W2.shape[1] != W1.shape[0] or b1.shape != (W1.shape[0],) or b2.shape != (W2.shape[0],):
         raise ValueError(f"shapes do not chain: W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, b2 {b2.shape}")
-    return W2 @ W1, W2 @ b1 + b2  # W' = W2 W1, b' = W2 b1 + b2 (deck 002)
+    return W2 @ W1, W2 @ b1 + b2  # W' = W2 W1, b' = W2 b1 + b2 (ESIR lecture, see docs/references.md)
 
 
 def is_linearly_separable(X, y) -> tuple[bool, np.ndarray | None]:
@@ -37,8 +45,7 @@ def is_linearly_separable(X, y) -> tuple[bool, np.ndarray | None]:
 
     X = as_float_array(X, "X", ndim=2)
     y = np.asarray(y).reshape(-1)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} labels")
+    check_same_length(X, y, "X", "y")
     classes = np.unique(y)
     if classes.size != 2:
         raise ValueError(f"need exactly two classes, got {classes.size}: {classes}")
@@ -60,6 +67,8 @@ def best_linear_accuracy(X, y, *, n_angles: int = 360) -> float:
     if X.shape[1] != 2:
         raise ValueError(f"X must be 2-D points (m, 2), got shape {X.shape}")
     y = np.asarray(y).reshape(-1).astype(int)
+    check_same_length(X, y, "X", "y")
+    n_angles = check_count(n_angles, "n_angles")
     best = 0.0
     for theta in np.linspace(0.0, np.pi, n_angles, endpoint=False):
         proj = X @ np.array([np.cos(theta), np.sin(theta)])
@@ -107,18 +116,17 @@ def perturbation_learning(
     mode: str = "one",
     rng=None,
 ) -> tuple[np.ndarray, PassHistory]:
-    """Learn by random perturbation (deck 000): perturb, keep the change only if the loss drops.
+    """Learn by random perturbation (Sharif lecture): perturb, keep the change only if the loss drops.
 
     ``mode="one"``: perturb one random weight by ±step; ``mode="all"``: perturb all weights at
     once by step·ε, ε ~ N(0, I) / √P.  Each trial costs one forward pass over the training
     set (one call of ``loss_fn``), the initial evaluation included; no backward pass ever.
-    Stops after ``max_forward`` forward passes.  Returns (θ, history recorded at every trial).
+    Stops after ``max_forward`` forward passes.  The weight and its sign (``"one"``) or the
+    direction ε (``"all"``) are drawn from ``rng``.  Returns (θ, history recorded at every trial).
     """
-    if mode not in ("one", "all"):
-        raise ValueError(f"mode must be 'one' or 'all', got {mode!r}")
+    check_choice(mode, ("one", "all"), "mode")
     step = check_positive(step, "step")
-    if max_forward < 1:
-        raise ValueError(f"max_forward must be >= 1, got {max_forward}")
+    max_forward = check_count(max_forward, "max_forward")
     rng = as_rng(rng)
     theta = as_float_array(theta0, "theta0", ndim=1).copy()
     P = theta.shape[0]
@@ -153,8 +161,7 @@ def gradient_descent(
     at the end, one last forward pass at the final θ.
     """
     lr = check_positive(lr, "lr")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    steps = check_count(steps, "steps", allow_zero=True)
     theta = as_float_array(theta0, "theta0", ndim=1).copy()
     hist = PassHistory()
     fwd = bwd = 0

@@ -28,7 +28,7 @@ def _finish(ax, xlabel: str, ylabel: str, title: str | None = None, legend: dict
 
 
 # ---------------------------------------------------------------------------------------------
-# Shared: loss curves, decision boundaries (notebooks 01-02 section owner adds below)
+# Shared: loss curves, decision boundaries
 # ---------------------------------------------------------------------------------------------
 
 def decision_grid(predict_fn, X, *, resolution: int = 200, padding: float = 0.5):
@@ -378,7 +378,7 @@ def plot_confidence(confidences, ax=None, *, bins: int = 20, title: str | None =
 
 
 def plot_percentiles(steps, values, ax=None, *, q=(15, 50, 85), title: str | None = None, xlabel: str = "training step"):
-    """Percentile curves over training (Ioffe & Szegedy 2015, fig. 1b/c): ``values`` is (T, len(q))."""
+    """Percentile curves over training (Ioffe & Szegedy, 2015, fig. 1b/c): ``values`` is (T, len(q))."""
     ax = _axes(ax, figsize=(5, 3.5))
     values = np.asarray(values, dtype=float)
     for k, qk in enumerate(q):

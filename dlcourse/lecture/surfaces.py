@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from dlcourse.nn import Parameter
-from dlcourse.validation import as_float_array, check_positive
+from dlcourse.validation import (
+    as_float_array,
+    check_choice,
+    check_count,
+    check_positive,
+    check_real,
+    check_same_length,
+    check_shape,
+)
 
 __all__ = ["Surface", "quadratic", "rosenbrock", "saddle", "cliff", "linreg_surface", "SURFACES", "get",
            "trajectory"]
@@ -37,17 +45,15 @@ class Surface:
     def value(self, x, y=None):
         """f(x, y) element-wise for arrays (a grid), or f(θ) for a single θ = (x, y)."""
         if y is None:
-            theta = as_float_array(x, "theta", ndim=1)
-            if theta.shape != (2,):
-                raise ValueError(f"theta must have shape (2,), got {theta.shape}")
+            theta = as_float_array(x, "theta")
+            check_shape(theta, (2,), "theta (a point (x, y))")
             return float(self.f(theta[0], theta[1]))
         return self.f(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 
     def grad(self, theta) -> np.ndarray:
         """∇f(θ) as an array of shape (2,)."""
-        theta = as_float_array(theta, "theta", ndim=1)
-        if theta.shape != (2,):
-            raise ValueError(f"theta must have shape (2,), got {theta.shape}")
+        theta = as_float_array(theta, "theta")
+        check_shape(theta, (2,), "theta (a point (x, y))")
         return np.array(self.df(theta[0], theta[1]), dtype=float)
 
     def grid(self, n: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,8 +68,8 @@ def quadratic(condition: float = 20.0, angle: float = 0.0, scale: float = 1.0) -
     Gradient descent converges only for η < 2/λ_max = 2/(scale·condition), and then at a rate
     set by the *small* curvature: the zig-zag that momentum damps.
     """
-    check_positive(condition, "condition")
-    check_positive(scale, "scale")
+    condition, scale = check_positive(condition, "condition"), check_positive(scale, "scale")
+    angle = check_real(angle, "angle")
     c, s = np.cos(angle), np.sin(angle)
     R = np.array([[c, -s], [s, c]])
     H = scale * R @ np.diag([1.0, float(condition)]) @ R.T  # Hessian, symmetric positive definite
@@ -79,6 +85,7 @@ def quadratic(condition: float = 20.0, angle: float = 0.0, scale: float = 1.0) -
 
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:
     """f = (a − x)² + b (y − x²)², a curved narrow valley with its minimum at (a, a²)."""
+    a, b = check_real(a, "a"), check_real(b, "b")
 
     def f(x, y):
         return (a - x) ** 2 + b * (y - x**2) ** 2
@@ -111,8 +118,8 @@ def cliff(height: float = 4.0, steepness: float = 40.0, position: float = 1.0) -
     Descending toward x = 3 one meets the wall at x = c, where the gradient reaches h·s/4:
     one unclipped step there catapults θ far back; a clipped step stays at the foot of the cliff.
     """
-    check_positive(height, "height")
-    check_positive(steepness, "steepness")
+    height, steepness = check_positive(height, "height"), check_positive(steepness, "steepness")
+    position = check_real(position, "position")
 
     def sig(z):
         return 0.5 * (1 + np.tanh(0.5 * z))  # σ(z), without overflow
@@ -128,13 +135,13 @@ def cliff(height: float = 4.0, steepness: float = 40.0, position: float = 1.0) -
 
 
 def linreg_surface(x, y, xlim=(-1.0, 11.0), ylim=(-1.0, 7.0)) -> Surface:
-    """The loss L(θ₀, θ₁) = mean((θ₀ + θ₁ x − y)²) of deck 003's regression, as a surface in θ."""
+    """The loss L(θ₀, θ₁) = mean((θ₀ + θ₁ x − y)²) of the regression
+    in the PyTorch lecture notes (see docs/references.md), as a surface in θ."""
     from dlcourse.models.linear_regression import linreg_features
 
     x = as_float_array(x, "x").reshape(-1)
     y = as_float_array(y, "y").reshape(-1)
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must hold the same number of samples, got {x.shape} and {y.shape}")
+    check_same_length(x, y, "x", "y")
     # expand to a quadratic in θ once: L = θᵀ A θ − 2 bᵀθ + c, with A = mean(ΦᵀΦ) — cheap on grids
     phi = linreg_features(x)  # Φ = [1, x]
     A, b, c = phi.T @ phi / x.size, phi.T @ y / x.size, float(y @ y / x.size)
@@ -159,9 +166,7 @@ def get(surface: str | Surface) -> Surface:
     """A surface by name (``SURFACES``, default arguments) or the Surface itself."""
     if isinstance(surface, Surface):
         return surface
-    if surface not in SURFACES:
-        raise ValueError(f"unknown surface {surface!r}; expected one of {sorted(SURFACES)}")
-    return SURFACES[surface]()
+    return SURFACES[check_choice(surface, SURFACES, "surface")]()
 
 
 def trajectory(optimizer_factory: Callable, surface: str | Surface, start=None, steps: int = 100,
@@ -176,13 +181,10 @@ def trajectory(optimizer_factory: Callable, surface: str | Surface, start=None, 
     from dlcourse.optim import clip_grad_norm_, clip_grad_value_
 
     surface = get(surface)
-    steps = int(steps)
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    start = surface.start if start is None else start
-    theta = Parameter(as_float_array(start, "start", ndim=1))
-    if theta.shape != (2,):
-        raise ValueError(f"start must have shape (2,), got {theta.shape}")
+    steps = check_count(steps, "steps", allow_zero=True)
+    start = as_float_array(surface.start if start is None else start, "start")
+    check_shape(start, (2,), "start (a point (x, y))")
+    theta = Parameter(start)
     opt = optimizer_factory([theta])
     sched = scheduler_factory(opt) if scheduler_factory is not None else None
     path = np.empty((steps + 1, 2))

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcourse.validation import (
+    as_float_array,
+    as_rng,
+    check_choice,
+    check_count,
+    check_positive,
+    check_real,
+)
+
 
 def _explorer(callback, figsize=(6, 4), **controls):
     """Wire ipywidgets controls to ``callback(**values, ax=ax)``, drawing into a fresh figure."""
@@ -34,18 +43,18 @@ def _explorer(callback, figsize=(6, 4), **controls):
 # --- notebook 01 -------------------------------------------------------------------------------
 
 def xor_mlp_update(n_hidden: int = 2, activation: str = "tanh", lr: float = 1.0, epochs: int = 500,
-                   seed: int = 0, ax=None) -> dict:
+                   rng: np.random.Generator | int | None = 0, ax=None) -> dict:
     """Train a 2-n_hidden-1 network on XOR with the hand-derived gradients; draw its boundary.
 
     Returns {"accuracy", "loss", "params", "log"} (full-batch gradient descent from an
-    N(0, 1) initialisation drawn with ``seed``).
+    N(0, 1) initialisation drawn from ``rng``, a Generator or a seed).
     """
     from dlcourse.data import xor
     from dlcourse.models import two_layer
 
     X, y = xor()
-    params0 = two_layer.init_two_layer(2, int(n_hidden), 1, rng=int(seed), std=1.0)
-    params, log = two_layer.train_two_layer(params0, X, y, lr=lr, epochs=int(epochs), activation=activation)
+    params0 = two_layer.init_two_layer(2, n_hidden, 1, rng=as_rng(rng), std=1.0)
+    params, log = two_layer.train_two_layer(params0, X, y, lr=lr, epochs=epochs, activation=activation)
     result = {"accuracy": log.accuracy[-1], "loss": log.loss[-1], "params": params, "log": log}
     if ax is not None:
         from dlcourse.lecture.plots import plot_decision_boundary
@@ -66,12 +75,12 @@ def xor_mlp_explorer():
         activation=widgets.Dropdown(options=["tanh", "sigmoid", "relu", "leaky_relu", "elu"], value="tanh"),
         lr=widgets.FloatLogSlider(value=1.0, base=10, min=-2, max=1, description="lr", continuous_update=False),
         epochs=widgets.IntSlider(value=500, min=10, max=3000, step=10, description="epochs", continuous_update=False),
-        seed=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
+        rng=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
     )
 
 
-def perceptron_update(X, y, lr: float = 1.0, max_epochs: int = 30, init_scale: float = 0.0, seed: int = 0,
-                      validation=None, ax=None) -> dict:
+def perceptron_update(X, y, lr: float = 1.0, max_epochs: int = 30, init_scale: float = 0.0,
+                      rng: np.random.Generator | int | None = 0, validation=None, ax=None) -> dict:
     """Fit :class:`dlcourse.models.perceptron.Perceptron` from w̃₀ ~ init_scale·N(0, I) and plot its epochs.
 
     Returns {"history", "converged", "epochs", "weights"}.  With ``init_scale = 0`` the
@@ -79,9 +88,10 @@ def perceptron_update(X, y, lr: float = 1.0, max_epochs: int = 30, init_scale: f
     """
     from dlcourse.models.perceptron import Perceptron
 
-    X = np.asarray(X, dtype=float)
-    w0 = float(init_scale) * np.random.default_rng(int(seed)).standard_normal(X.shape[1] + 1)
-    model = Perceptron(lr=lr, max_epochs=int(max_epochs))
+    X = as_float_array(X, "X", ndim=2)
+    init_scale = check_real(init_scale, "init_scale")
+    w0 = init_scale * as_rng(rng).standard_normal(X.shape[1] + 1)  # w̃₀ ~ init_scale · N(0, I)
+    model = Perceptron(lr=lr, max_epochs=max_epochs)
     history = model.fit(X, y, w0=w0, validation=validation)
     if ax is not None:
         from dlcourse.lecture.plots import plot_perceptron_history
@@ -89,15 +99,15 @@ def perceptron_update(X, y, lr: float = 1.0, max_epochs: int = 30, init_scale: f
         plot_perceptron_history(history, ax, title=f"lr={lr:g}, init scale {init_scale:g}: "
                                 + ("converged" if model.converged_ else "no convergence")
                                 + f" after {model.n_epochs_} epochs")
-    return {"history": history, "converged": model.converged_, "epochs": model.n_epochs_, "weights": model.w_.copy()}
+    return {"history": history, "converged": model.converged_, "epochs": model.n_epochs_, "weights": model._fitted_weights().copy()}
 
 
 def perceptron_explorer(X, y, validation=None):
     """Sliders for :func:`perceptron_update` on the data (X, y): learning rate, epochs, init scale, seed."""
     import ipywidgets as widgets
 
-    def callback(lr, max_epochs, init_scale, seed, ax):
-        return perceptron_update(X, y, lr, max_epochs, init_scale, seed, validation=validation, ax=ax)
+    def callback(lr, max_epochs, init_scale, rng, ax):
+        return perceptron_update(X, y, lr, max_epochs, init_scale, rng, validation=validation, ax=ax)
 
     return _explorer(
         callback,
@@ -105,7 +115,7 @@ def perceptron_explorer(X, y, validation=None):
         max_epochs=widgets.IntSlider(value=30, min=1, max=200, description="max epochs", continuous_update=False),
         init_scale=widgets.FloatSlider(value=0.0, min=0.0, max=5.0, step=0.25, description="init scale",
                                        continuous_update=False),
-        seed=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
+        rng=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
     )
 
 
@@ -119,14 +129,12 @@ def activation_update(name: str = "sigmoid", z: float = 0.0, ax=None) -> dict:
     from dlcourse import activations
     from dlcourse.gradcheck import numerical_gradient
 
-    if name not in activations.ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose from {sorted(activations.ACTIVATIONS)}")
-    f, df = activations.ACTIVATIONS[name]
-    z = float(z)
+    f, df = activations.ACTIVATIONS[check_choice(name, activations.ACTIVATIONS, "activation")]
+    z = check_real(z, "z")
     result = {
         "f": float(f(z)),
         "df": float(df(z)),
-        "df_numeric": float(numerical_gradient(f, np.array([z]), h=1e-6)[0]),  # (f(z + h) − f(z − h)) / 2h
+        "df_numeric": float(numerical_gradient(lambda v: float(f(v)[0]), np.array([z]), h=1e-6)[0]),  # (f(z + h) − f(z − h)) / 2h
     }
     if ax is not None:
         from dlcourse.lecture.plots import plot_activation
@@ -149,17 +157,18 @@ def activation_explorer():
     )
 
 
-def gradcheck_update(log10_h: float = -5.0, activation: str = "tanh", seed: int = 0, ax=None) -> dict:
+def gradcheck_update(log10_h: float = -5.0, activation: str = "tanh", rng: np.random.Generator | int | None = 0,
+                     ax=None) -> dict:
     """Relative error between the hand-derived 2-layer gradient and centred differences, against h.
 
-    A 3-4-1 net on 5 random samples (from ``seed``).  Sweeps h = 10⁻¹ … 10⁻¹² and marks the
+    A 3-4-1 net on 5 random samples (the samples, then the weights, drawn from ``rng``).  Sweeps h = 10⁻¹ … 10⁻¹² and marks the
     chosen h = 10^log10_h.  Returns {"h", "rel_error", "hs", "errors"}: the error falls as h² (the
     truncation term) until round-off ≈ ε/h takes over, so it is smallest near h ≈ 1e-5.
     """
     from dlcourse.gradcheck import numerical_gradient, rel_error
     from dlcourse.models import two_layer
 
-    rng = np.random.default_rng(int(seed))
+    rng = as_rng(rng)
     X = rng.standard_normal((5, 3))
     y = rng.integers(0, 2, size=5)
     params = two_layer.init_two_layer(3, 4, 1, rng=rng, std=1.0)
@@ -172,7 +181,7 @@ def gradcheck_update(log10_h: float = -5.0, activation: str = "tanh", seed: int 
 
     hs = 10.0 ** np.arange(-1, -13, -1, dtype=float)
     errors = np.array([error(h) for h in hs])
-    h = 10.0 ** float(log10_h)
+    h = 10.0 ** check_real(log10_h, "log10_h")
     result = {"h": h, "rel_error": error(h), "hs": hs, "errors": errors}
     if ax is not None:
         ax.loglog(hs, errors, "o-", label="relative error")
@@ -194,7 +203,7 @@ def gradcheck_explorer():
         log10_h=widgets.FloatSlider(value=-5.0, min=-12.0, max=-1.0, step=1.0, description="log10 h",
                                     continuous_update=False),
         activation=widgets.Dropdown(options=["tanh", "sigmoid", "elu", "lecun_tanh"], value="tanh"),
-        seed=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
+        rng=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
     )
 
 
@@ -210,7 +219,7 @@ INIT_CHOICES = ("normal", "lecun_normal", "xavier_normal", "xavier_uniform", "he
 
 def init_histograms_update(scheme: str = "xavier_normal", activation: str = "tanh", depth: int = 8,
                            std: float = 0.01, what: str = "a", width: int = 256, n: int = 500,
-                           seed: int = 0, ax=None) -> dict:
+                           rng: np.random.Generator | int | None = 0, ax=None) -> dict:
     """Per-layer histograms of a deep MLP's activations (``what="a"``) or gradients (``"dz"``).
 
     ``scheme`` is a :mod:`dlcourse.init` name; ``std`` is used only by ``"normal"`` (N(0, std²)).
@@ -219,10 +228,10 @@ def init_histograms_update(scheme: str = "xavier_normal", activation: str = "tan
     from dlcourse import init
     from dlcourse.lecture import experiments
 
-    if scheme not in init.SCHEMES:
-        raise ValueError(f"unknown scheme {scheme!r}; expected one of {sorted(init.SCHEMES)}")
-    initializer = init.get("normal", std=float(std)) if scheme == "normal" else scheme
-    stats = experiments.layer_statistics(int(depth), int(width), activation, initializer, n=int(n), seed=int(seed))
+    check_choice(scheme, init.SCHEMES, "scheme")
+    check_choice(what, ("a", "z", "dz", "da"), "what")
+    initializer = init.get("normal", std=std) if scheme == "normal" else scheme
+    stats = experiments.layer_statistics(depth, width, activation, initializer, n=n, rng=rng)
     variances = stats.variances(what)
     if ax is not None:
         from dlcourse.lecture.plots import plot_layer_histograms
@@ -271,9 +280,7 @@ def make_optimizer(name: str, lr: float, momentum: float = 0.0):
         "Adadelta": lambda p: optim.Adadelta(p, lr=lr),
         "Adam": lambda p: optim.Adam(p, lr=lr, betas=(momentum, 0.999)),
     }
-    if name not in makers:
-        raise ValueError(f"unknown optimizer {name!r}; expected one of {list(makers)}")
-    return makers[name]
+    return makers[check_choice(name, makers, "optimizer")]
 
 
 def optimizer_path_update(optimizer: str = "SGD", lr: float = 0.05, momentum: float = 0.9,
@@ -329,8 +336,11 @@ def optimizer_explorer():
 # --- notebook 05 -------------------------------------------------------------------------------
 
 def rbf_regularization_update(alpha: float = 2.0, l1: float = 0.0, sigma: float = 0.05, noise: float = 0.25,
-                              n: int = 30, seed: int = 0, steps: int = 3000, ax=None) -> dict:
-    """Fit the deck's RBF network (one Gaussian kernel per sample) to ``noisy_sine(n, noise, seed)``.
+                              n: int = 30, rng: np.random.Generator | int | None = 0, steps: int = 3000,
+                              ax=None) -> dict:
+    """Fit the RBF network (one Gaussian kernel per sample) to ``noisy_sine(n, noise, rng)``.
+
+    The example of the PyTorch lecture notes (see docs/references.md).
 
     L2 only (``l1 = 0``): the closed form; with ``l1 > 0``: ``steps`` of proximal gradient
     descent.  Returns {"train_mse", "test_mse" (against sin 2πx on a grid), "zeros" (exactly
@@ -339,10 +349,10 @@ def rbf_regularization_update(alpha: float = 2.0, l1: float = 0.0, sigma: float 
     from dlcourse import data
     from dlcourse.models import rbf
 
-    x, y = data.noisy_sine(int(n), noise, seed=int(seed))
+    x, y = data.noisy_sine(n, noise, rng=rng)
     net = rbf.RBFNetwork(x, sigma=sigma)
     if l1 > 0:
-        net.fit_gd(x, y, alpha=alpha, l1=l1, steps=int(steps))
+        net.fit_gd(x, y, alpha=alpha, l1=l1, steps=steps)
     else:
         net.fit(x, y, alpha=alpha)
     grid = np.linspace(0.0, 1.0, 400)
@@ -373,15 +383,17 @@ def rbf_explorer():
         l1=widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01, description="l1", continuous_update=False),
         sigma=widgets.FloatSlider(value=0.05, min=0.01, max=0.3, step=0.01, description="σ", continuous_update=False),
         noise=widgets.FloatSlider(value=0.25, min=0.0, max=1.0, step=0.05, description="noise", continuous_update=False),
-        seed=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
+        rng=widgets.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
     )
 
 
 # --- notebook 06 -------------------------------------------------------------------------------
 
 def batchnorm_update(shift: float = 3.0, scale: float = 2.0, gamma: float = 1.0, beta: float = 0.0,
-                     momentum: float = 0.1, steps: int = 50, batch_size: int = 16, seed: int = 0, ax=None) -> dict:
-    """Feed ``steps`` batches of x ~ N(shift, scale²) (one feature) to a BatchNorm1d(1) in train mode.
+                     momentum: float = 0.1, steps: int = 50, batch_size: int = 16,
+                     rng: np.random.Generator | int | None = 0, ax=None) -> dict:
+    """Feed ``steps`` batches of x ~ N(shift, scale²) (one feature, drawn from ``rng``) to a BatchNorm1d(1)
+    in train mode.
 
     Returns {"train_out" (the last batch normalised by its own statistics), "eval_out" (the same
     batch through the running averages), "running_mean", "running_var", "trajectory" (the running
@@ -389,20 +401,24 @@ def batchnorm_update(shift: float = 3.0, scale: float = 2.0, gamma: float = 1.0,
     """
     from dlcourse import nn
 
-    if int(batch_size) < 2:
-        raise ValueError(f"batch_size must be at least 2 in train mode, got {batch_size}")
-    rng = np.random.default_rng(int(seed))
+    batch_size = check_count(batch_size, "batch_size")
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be at least 2 in train mode (one sample has no batch variance), "
+                         f"got {batch_size}")
+    shift, scale = check_real(shift, "shift"), check_positive(scale, "scale")
+    steps = check_count(steps, "steps", allow_zero=True)
+    rng = as_rng(rng)
     bn = nn.BatchNorm1d(1, momentum=momentum)
     bn.gamma.data[:] = gamma
     bn.beta.data[:] = beta
     trajectory = [float(bn.running_mean[0])]
     x = None
-    for _ in range(int(steps)):
-        x = rng.normal(shift, scale, size=(int(batch_size), 1))
+    for _ in range(steps):
+        x = rng.normal(shift, scale, size=(batch_size, 1))
         train_out = bn.forward(x)
         trajectory.append(float(bn.running_mean[0]))
     if x is None:
-        x = rng.normal(shift, scale, size=(int(batch_size), 1))
+        x = rng.normal(shift, scale, size=(batch_size, 1))
         train_out = bn.forward(x)
     eval_out = bn.eval().forward(x)
     result = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from dlcourse import nn
-from dlcourse.validation import as_rng
+from dlcourse.validation import as_rng, check_choice, check_count, check_positive, check_probability
 
 # name → module class; "linear" (None) adds no activation layer (a deep linear network).
 ACTIVATION_MODULES: dict[str, Callable[[], nn.Module] | None] = {
@@ -34,7 +34,7 @@ def build_mlp(
     """An MLP ``sizes[0] → … → sizes[-1]`` with a linear output (logits).
 
     Each hidden layer is Linear → [BatchNorm1d] → activation → [Dropout(dropout)]: BN sits
-    between the affine map and the non-linearity, g(BN(Wx)), as in deck 003 and Ioffe & Szegedy
+    between the affine map and the non-linearity, g(BN(Wx)), as in the PyTorch lecture notes (see docs/references.md) and Ioffe & Szegedy
     (2015), and then the Linear layer has no bias (β plays its role).  ``input_noise`` adds a
     :class:`~dlcourse.nn.GaussianNoise` and ``input_dropout`` a Dropout on the input.
     ``activation`` names an entry of ``ACTIVATION_MODULES`` ("linear": no activation layer);
@@ -42,11 +42,14 @@ def build_mlp(
     initialisation experiments use).
     All randomness (weights, masks, noise) comes from ``rng``.
     """
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"sizes must list at least two positive layer widths, got {sizes}")
-    if activation not in ACTIVATION_MODULES:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATION_MODULES)}, got {activation!r}")
+    sizes = [check_count(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least two layer widths (input and output), got {sizes}")
+    check_choice(activation, ACTIVATION_MODULES, "activation")
+    # a NaN here would fail every `> 0` below and silently build the network without the layer
+    dropout = check_probability(dropout, "dropout")
+    input_dropout = check_probability(input_dropout, "input_dropout")
+    input_noise = check_positive(input_noise, "input_noise", allow_zero=True)
     rng = as_rng(rng)
     layers: list[nn.Module] = []
     if input_noise > 0:
@@ -60,8 +63,9 @@ def build_mlp(
             break
         if batchnorm and not last:
             layers.append(nn.BatchNorm1d(d_out))
-        if ACTIVATION_MODULES[activation] is not None:
-            layers.append(ACTIVATION_MODULES[activation]())
+        act = ACTIVATION_MODULES[activation]
+        if act is not None:
+            layers.append(act())
         if dropout > 0 and not last:
             layers.append(nn.Dropout(dropout, rng=rng))
     return nn.Sequential(*layers)

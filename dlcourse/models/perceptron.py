@@ -1,4 +1,4 @@
-"""Rosenblatt's perceptron (decks 000/001, "Limitations of Perceptrons").
+"""Rosenblatt's perceptron (Sharif lecture, "Limitations of Perceptrons", see docs/references.md).
 
 The bias is folded into the weights: x̃ = [1, x] and w̃ = [b, w], so the prediction is the step
 function ŷ = H(w̃ · x̃) with H(s) = 1 if s ≥ 0 else 0, and the learning rule, applied to one
@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlcourse.validation import as_float_array, as_rng, check_count, check_positive
+from dlcourse.validation import (
+    as_float_array,
+    as_rng,
+    check_count,
+    check_finite,
+    check_positive,
+    check_same_length,
+)
 
 
 @dataclass
@@ -90,6 +97,26 @@ class Perceptron:
             return (y == 1).astype(np.float64)
         raise ValueError(f"labels must be in {{0, 1}} or {{-1, +1}}, got values {sorted(values)}")
 
+    def _check_validation(self, validation, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+        """(x̃_val, t_val) from ``validation=(X_val, y_val)``, labels in the convention of ``fit``."""
+        try:
+            X_val, y_val = validation
+        except (TypeError, ValueError):
+            raise ValueError("validation must be a pair (X_val, y_val)") from None
+        X_val = as_float_array(X_val, "X_val", ndim=2)
+        if X_val.shape[1] != n_features:
+            raise ValueError(f"X_val must have {n_features} features (as X), got shape {X_val.shape}")
+        y_val = np.asarray(y_val).reshape(-1)
+        check_same_length(X_val, y_val, "X_val", "y_val")
+        unknown = sorted(set(np.unique(y_val).tolist()) - set(self.classes_.tolist()))
+        if unknown:
+            raise ValueError(f"y_val must use the labels of y {self.classes_.tolist()}, got also {unknown}")
+        return self._augment(X_val), (y_val == 1).astype(np.float64)
+
+    def _accuracy(self, Xa: np.ndarray, t: np.ndarray) -> float:
+        """Accuracy of the current weights on checked, augmented inputs x̃ and targets t ∈ {0, 1}."""
+        return float(np.mean((Xa @ self.w_ >= 0) == (t == 1)))  # ŷ = H(w̃ · x̃)
+
     def _check_X(self, X) -> np.ndarray:
         X = as_float_array(X, "X", ndim=2)
         if self.w_ is not None and X.shape[1] != self.w_.size - 1:
@@ -100,14 +127,18 @@ class Perceptron:
     @property
     def coef_(self) -> np.ndarray:
         """The weights w (without the bias)."""
-        self._check_fitted()
-        return self.w_[1:]
+        return self._fitted_weights()[1:]
 
     @property
     def intercept_(self) -> float:
         """The bias b = w̃₀."""
+        return float(self._fitted_weights()[0])
+
+    def _fitted_weights(self) -> np.ndarray:
+        """w̃ = [b, w], or a RuntimeError before ``fit``."""
         self._check_fitted()
-        return float(self.w_[0])
+        assert self.w_ is not None  # for the type checker: _check_fitted raised otherwise
+        return self.w_
 
     def _check_fitted(self) -> None:
         if self.w_ is None:
@@ -125,6 +156,9 @@ class Perceptron:
         w = np.zeros(d) if w0 is None else as_float_array(w0, "w0", ndim=1).copy()
         if w.shape != (d,):
             raise ValueError(f"w0 must have shape ({d},) = [bias, {d - 1} weights], got {w.shape}")
+        check_finite(w, "w0")
+        if validation is not None:  # checked once here, then scored after every epoch
+            Xv, tv = self._check_validation(validation, d - 1)
         self.w_ = w
         history = PerceptronHistory()
         self.converged_ = False
@@ -138,9 +172,9 @@ class Perceptron:
                     mistakes += 1
             history.mistakes.append(mistakes)
             history.weights.append(w.copy())
-            history.accuracy.append(self.score(X, y))
+            history.accuracy.append(self._accuracy(Xa, t))
             if validation is not None:
-                history.val_accuracy.append(self.score(*validation))
+                history.val_accuracy.append(self._accuracy(Xv, tv))
             self.n_epochs_ = epoch + 1
             if mistakes == 0:  # a full pass without an update: every sample is classified right
                 self.converged_ = True
@@ -150,9 +184,9 @@ class Perceptron:
 
     def decision_function(self, X) -> np.ndarray:
         """s = w · x + b for every row (the signed, unnormalised distance to the boundary)."""
-        self._check_fitted()
+        w = self._fitted_weights()
         X = self._check_X(X)
-        return X @ self.w_[1:] + self.w_[0]
+        return X @ w[1:] + w[0]
 
     def predict(self, X) -> np.ndarray:
         """H(w · x + b), in the label convention seen by ``fit`` ({0, 1} or {−1, +1})."""

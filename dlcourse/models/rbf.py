@@ -1,14 +1,14 @@
-"""Radial-basis-function network (Broomhead & Lowe, 1988; deck 003).
+"""Radial-basis-function network (Broomhead & Lowe, 1988; PyTorch lecture notes, docs/references.md).
 
 φ(x) = (1, exp(−‖x − μ_0‖² / 2σ²), …, exp(−‖x − μ_{K−1}‖² / 2σ²)) and ŷ = wᵀφ(x): a linear
 model on fixed Gaussian features ("two phases": place the centres, then fit the weights).
 With one kernel per training sample (μ_j = x_j) the network can interpolate any N points —
-the deck's example of over-fitting that an L2 penalty cures.
+the lecture notes' example of over-fitting that an L2 penalty cures.
 
-Objective (regression, the deck's L2 loss summed over the samples):
+Objective (regression, the notes' L2 loss summed over the samples):
 J(w) = Σ_i (y_i − wᵀφ(x_i))² + (α/2)‖w̃‖² + λ₁‖w̃‖₁, where w̃ is w without the bias weight w_0:
-the bias is not penalised (deck 003: penalising it only biases the fit).  With this scaling the
-deck's α = 2 is a moderate penalty for N = 30.
+the bias is not penalised (the notes: penalising it only biases the fit).  With this scaling the
+notes' α = 2 is a moderate penalty for N = 30.
 """
 
 from __future__ import annotations
@@ -16,16 +16,31 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.regularization import elastic_net_penalty, soft_threshold
-from dlcourse.validation import as_float_array, as_rng, check_positive
+from dlcourse.validation import (
+    as_float_array,
+    as_rng,
+    check_count,
+    check_positive,
+    check_same_length,
+)
 
 
 def rbf_features(X, centers, sigma: float, bias: bool = True) -> np.ndarray:
     """Φ (N, K[+1]): Φ_ij = exp(−‖x_i − μ_j‖² / (2σ²)), preceded by a column of ones if ``bias``."""
-    X = _as_2d(X, "X")
     centers = _as_2d(centers, "centers")
+    return _features(_check_X(X, centers), centers, check_positive(sigma, "sigma"), bool(bias))
+
+
+def _check_X(X, centers: np.ndarray) -> np.ndarray:
+    X = _as_2d(X, "X")
     if X.shape[1] != centers.shape[1]:
-        raise ValueError(f"X has {X.shape[1]} features but centers have {centers.shape[1]}")
-    sigma = check_positive(sigma, "sigma")
+        raise ValueError(f"X has {X.shape[1]} features but centers have {centers.shape[1]}: "
+                         "both must be points of the same space")
+    return X
+
+
+def _features(X: np.ndarray, centers: np.ndarray, sigma: float, bias: bool) -> np.ndarray:
+    """Φ of :func:`rbf_features` on checked inputs."""
     sq = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=-1)  # ‖x_i − μ_j‖², (N, K)
     phi = np.exp(-sq / (2.0 * sigma**2))
     return np.hstack([np.ones((X.shape[0], 1)), phi]) if bias else phi
@@ -46,7 +61,8 @@ class RBFNetwork:
         self.weights = np.zeros(self.centers.shape[0] + self.bias)
 
     def features(self, X) -> np.ndarray:
-        return rbf_features(X, self.centers, self.sigma, self.bias)
+        """Φ(X) (N, K[+1]) on this network's centres (checked once, in ``__init__``)."""
+        return _features(_check_X(X, self.centers), self.centers, self.sigma, self.bias)
 
     def predict(self, X) -> np.ndarray:
         """ŷ = Φ w."""
@@ -58,11 +74,10 @@ class RBFNetwork:
         return self.weights[1:] if self.bias else self.weights
 
     def _targets(self, X, y) -> tuple[np.ndarray, np.ndarray]:
-        phi = self.features(X)
+        X = _check_X(X, self.centers)
         y = as_float_array(y, "y", ndim=1)
-        if y.shape[0] != phi.shape[0]:
-            raise ValueError(f"X and y must have the same number of samples, got {phi.shape[0]} and {y.shape[0]}")
-        return phi, y
+        check_same_length(X, y, "X", "y")
+        return _features(X, self.centers, self.sigma, self.bias), y
 
     def _penalised(self) -> np.ndarray:
         mask = np.ones_like(self.weights)
@@ -112,15 +127,16 @@ class RBFNetwork:
             lr = 1.0 / (2.0 * np.linalg.eigvalsh(phi.T @ phi).max() + alpha)
         lr = check_positive(lr, "lr")
         pen = self._penalised()
+        steps = check_count(steps, "steps", allow_zero=True)
         w = np.zeros(phi.shape[1]) if rng is None else 0.01 * as_rng(rng).standard_normal(phi.shape[1])
         history = []
-        for _ in range(int(steps)):
+        for _ in range(steps):
             grad = 2.0 * phi.T @ (phi @ w - y) + alpha * pen * w  # ∇ of the smooth part
             w = w - lr * grad
-            w = np.where(pen > 0, soft_threshold(w, lr * l1), w)  # prox of ε l1‖w̃‖₁
+            w = np.asarray(np.where(pen > 0, soft_threshold(w, lr * l1), w))  # prox of ε l1‖w̃‖₁
             history.append(self._objective(phi, y, w, alpha, l1))  # Φ is fixed: not recomputed per step
         if history:
-            self.weights = w
+            self.weights = np.asarray(w)
         return history
 
 

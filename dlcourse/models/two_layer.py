@@ -1,7 +1,8 @@
 """The 2-layer network written out by hand (notebooks 01 and 02).
 
-Everything here is the explicit algebra of deck 002 — no modules, no autograd — so that the
-notebooks can derive each line and then check it against finite differences and torch:
+Everything here is the explicit algebra of the ESIR lecture (see docs/references.md) — no
+modules, no autograd — so that the notebooks can derive each line and then check it against
+finite differences and torch:
 
 * forward:  Z1 = X W1ᵀ + b1,  A1 = g(Z1),  Z2 = A1 W2ᵀ + b2,  A2 = σ(Z2) (or softmax);
 * backward (mean loss over the m samples, with σ + binary cross-entropy or softmax +
@@ -10,8 +11,8 @@ notebooks can derive each line and then check it against finite differences and 
   dW1 = dZ1ᵀ X / m,  db1 = Σ dZ1 / m.
 
 Two layouts, same numbers.  The row-major one (a batch is X of shape (m, n0), like PyTorch) is
-the default; :func:`two_layer_grads_colmajor` is the deck's column-major form (X of shape
-(n0, m), b of shape (n, 1)).  W has torch's (out, in) shape in both, which is also the deck's
+the default; :func:`two_layer_grads_colmajor` is the lecture's column-major form (X of shape
+(n0, m), b of shape (n, 1)).  W has torch's (out, in) shape in both, which is also the lecture's
 W^[l] of shape (n^[l], n^[l−1]).
 
 Also here: the parameters flattened into one vector θ, and the same loss written with scalar
@@ -26,8 +27,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dlcourse import activations, init, losses
-from dlcourse.data import batches, one_hot
-from dlcourse.validation import as_float_array, as_rng, check_finite, check_positive
+from dlcourse.data import _batches, one_hot
+from dlcourse.validation import (
+    as_float_array,
+    as_rng,
+    check_choice,
+    check_count,
+    check_finite,
+    check_positive,
+    check_same_length,
+    check_unit_interval,
+)
 
 Params = dict[str, np.ndarray]
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -42,12 +52,11 @@ OUTPUTS = ("sigmoid", "softmax")
 def init_two_layer(n_in: int, n_hidden: int, n_out: int = 1, *, rng=None, std: float | None = None) -> Params:
     """W1 (n_hidden, n_in), b1 (n_hidden,), W2 (n_out, n_hidden), b2 (n_out,): W ~ N(0, std²), b = 0.
 
-    ``std=None`` uses the 1/fan_in variance (deck 002's ``np.sqrt(1/n)``, :func:`dlcourse.init.lecun_normal`)
+    ``std=None`` uses the 1/fan_in variance (the ESIR lecture's ``np.sqrt(1/n)``, :func:`dlcourse.init.lecun_normal`)
     per layer.
     """
-    for name, n in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    n_in, n_hidden, n_out = (check_count(n_in, "n_in"), check_count(n_hidden, "n_hidden"),
+                             check_count(n_out, "n_out"))
     rng = as_rng(rng)
     draw = init.get("lecun_normal") if std is None else init.get("normal", std=check_positive(std, "std"))
     return {
@@ -87,8 +96,11 @@ def targets(y, n_out: int, output: str = "sigmoid") -> np.ndarray:
     sigmoid: y of shape (m,) or (m, n_out) with values in [0, 1]; softmax: integer labels (m,)
     (one-hot encoded here) or a one-hot / probability matrix (m, n_out).
     """
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    return _targets(y, check_count(n_out, "n_out"), check_choice(output, OUTPUTS, "output"))
+
+
+def _targets(y, n_out: int, output: str) -> np.ndarray:
+    """:func:`targets` for a checked ``n_out`` and ``output``."""
     y = np.asarray(y)
     if output == "softmax" and y.ndim == 1:
         return one_hot(y, n_out)
@@ -99,8 +111,7 @@ def targets(y, n_out: int, output: str = "sigmoid") -> np.ndarray:
         Y = Y[:, None]
     if Y.shape[1] != n_out:
         raise ValueError(f"y must have {n_out} column(s) to match the output layer, got shape {Y.shape}")
-    if np.any((Y < 0) | (Y > 1)):
-        raise ValueError("targets must lie in [0, 1] (labels or probabilities)")
+    check_unit_interval(Y, "y (targets: labels or probabilities)")
     return Y
 
 
@@ -121,15 +132,14 @@ def _loss(Z2: np.ndarray, Y: np.ndarray, output: str, axis: int) -> float:
     softmax(z)_k.  ``axis`` is the axis of the n_out outputs (1 row-major, 0 column-major).
     """
     if output == "sigmoid":
-        return losses.binary_cross_entropy_with_logits(Z2, Y)[0] * Z2.shape[axis]
+        return losses._bce_with_logits(Z2, Y)[0] * Z2.shape[axis]
     m = Z2.shape[1 - axis]
-    return float(-np.sum(Y * losses.log_softmax(Z2, axis=axis)) / m)
+    return float(-np.sum(Y * losses._log_softmax(Z2, axis=axis)) / m)
 
 
 def _activation(name: str):
-    if name not in activations.ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(activations.ACTIVATIONS)}, got {name!r}")
-    return activations.ACTIVATIONS[name]
+    """(g, g') for a hidden activation named in :data:`dlcourse.activations.ACTIVATIONS`."""
+    return activations.ACTIVATIONS[check_choice(name, activations.ACTIVATIONS, "activation")]
 
 
 def two_layer_forward(params: Params, X, *, activation: str = "tanh", output: str = "sigmoid") -> tuple[np.ndarray, tuple]:
@@ -137,13 +147,24 @@ def two_layer_forward(params: Params, X, *, activation: str = "tanh", output: st
 
     Z1 = X W1ᵀ + b1 (m, n1);  A1 = g(Z1);  Z2 = A1 W2ᵀ + b2 (m, n2);  A2 = σ(Z2) or softmax(Z2).
     """
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-    g, _ = _activation(activation)
-    W1, b1, W2, b2 = _check_params(params)
+    check_choice(output, OUTPUTS, "output")
+    _activation(activation)
+    weights = _check_params(params)
+    return _forward(weights, _check_X(X, weights[0]), activation, output)
+
+
+def _check_X(X, W1: np.ndarray) -> np.ndarray:
+    """X as a float (m, n0) array whose n0 columns match W1 (n1, n0)."""
     X = as_float_array(X, "X", ndim=2)
     if X.shape[1] != W1.shape[1]:
         raise ValueError(f"X must have {W1.shape[1]} features (columns) to match W1 {W1.shape}, got shape {X.shape}")
+    return X
+
+
+def _forward(weights: tuple[np.ndarray, ...], X: np.ndarray, activation: str, output: str) -> tuple[np.ndarray, tuple]:
+    """:func:`two_layer_forward` on checked weights (W1, b1, W2, b2), X and names."""
+    W1, b1, W2, b2 = weights
+    g = activations.ACTIVATIONS[activation][0]
     Z1 = X @ W1.T + b1  # (m, n0) @ (n0, n1): row n is W1 x_n + b1
     A1 = g(Z1)  # hidden activations
     Z2 = A1 @ W2.T + b2  # (m, n1) @ (n1, n2)
@@ -152,15 +173,23 @@ def two_layer_forward(params: Params, X, *, activation: str = "tanh", output: st
 
 
 def two_layer_backward(cache: tuple, Y: np.ndarray) -> Params:
-    """The hand-derived gradients of the mean loss, row-major (deck 002, transposed).
+    """The hand-derived gradients of the mean loss, row-major (the ESIR lecture's, transposed).
 
     Returns ``{"dZ2", "dW2", "db2", "dZ1", "dW1", "db1"}`` with dW, db shaped like W, b.
     """
-    X, Z1, A1, Z2, A2, W1, W2, activation, output = cache
-    _, g_prime = _activation(activation)
-    m = X.shape[0]
+    A2 = cache[4]
+    Y = as_float_array(Y, "Y", ndim=2)
     if Y.shape != A2.shape:
-        raise ValueError(f"Y must have the output's shape {A2.shape}, got {Y.shape}")
+        raise ValueError(f"Y must have the output's shape {A2.shape} (m, n_out), got {Y.shape}; "
+                         "build it from labels with targets(y, n_out, output)")
+    return _backward(cache, Y)
+
+
+def _backward(cache: tuple, Y: np.ndarray) -> Params:
+    """:func:`two_layer_backward` for a target matrix Y already checked against the output."""
+    X, Z1, A1, Z2, A2, W1, W2, activation, output = cache
+    g_prime = activations.ACTIVATIONS[activation][1]
+    m = X.shape[0]
     dZ2 = A2 - Y  # dL_n/dz2 for σ + BCE or softmax + CE: the log's 1/a cancels σ'(z) = a(1 − a)
     dW2 = dZ2.T @ A1 / m  # (n2, m) @ (m, n1): Σ_n dz2_n a1_nᵀ, averaged
     db2 = dZ2.sum(axis=0) / m  # Σ_n dz2_n / m
@@ -171,50 +200,58 @@ def two_layer_backward(cache: tuple, Y: np.ndarray) -> Params:
     return {"dZ2": dZ2, "dW2": dW2, "db2": db2, "dZ1": dZ1, "dW1": dW1, "db1": db1}
 
 
-def _forward_with_targets(params: Params, X, y, activation: str, output: str) -> tuple[tuple, np.ndarray]:
-    """One forward pass, and the target matrix Y (m, n_out) checked against its output."""
-    A2, cache = two_layer_forward(params, X, activation=activation, output=output)
-    Y = targets(y, A2.shape[1], output)
-    if Y.shape[0] != A2.shape[0]:
-        raise ValueError(f"X has {A2.shape[0]} samples but y has {Y.shape[0]}")
-    return cache, Y
+def _check_problem(params: Params, X, y, activation: str, output: str) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """Check everything a loss or a gradient needs, once: the names, the weights (W1, b1, W2, b2),
+    X (m, n0) and the target matrix Y (m, n_out) built from y."""
+    check_choice(output, OUTPUTS, "output")
+    _activation(activation)
+    weights = _check_params(params)
+    X = _check_X(X, weights[0])
+    y = np.asarray(y)
+    check_same_length(X, y, "X", "y")
+    return weights, X, _targets(y, weights[2].shape[0], output)
+
+
+def _grads(weights: tuple, X: np.ndarray, Y: np.ndarray, activation: str, output: str) -> tuple[float, Params]:
+    """(loss, grads) of :func:`two_layer_grads` on checked inputs: one forward, one backward pass."""
+    _, cache = _forward(weights, X, activation, output)
+    d = _backward(cache, Y)
+    loss = _loss(cache[3], Y, output, axis=1)
+    return loss, {"W1": d["dW1"], "b1": d["db1"], "W2": d["dW2"], "b2": d["db2"]}
 
 
 def two_layer_loss(params: Params, X, y, *, activation: str = "tanh", output: str = "sigmoid") -> float:
     """Mean cross-entropy of the 2-layer net on (X, y): one forward pass."""
-    cache, Y = _forward_with_targets(params, X, y, activation, output)
+    weights, X, Y = _check_problem(params, X, y, activation, output)
+    _, cache = _forward(weights, X, activation, output)
     return _loss(cache[3], Y, output, axis=1)
 
 
 def two_layer_grads(params: Params, X, y, *, activation: str = "tanh", output: str = "sigmoid") -> tuple[float, Params]:
     """(loss, grads) for the row-major layout; grads keyed ``W1, b1, W2, b2`` like ``params``."""
-    cache, Y = _forward_with_targets(params, X, y, activation, output)
-    d = two_layer_backward(cache, Y)
-    loss = _loss(cache[3], Y, output, axis=1)
-    return loss, {"W1": d["dW1"], "b1": d["db1"], "W2": d["dW2"], "b2": d["db2"]}
+    return _grads(*_check_problem(params, X, y, activation, output), activation, output)
 
 
 # ---------------------------------------------------------------------------------------------
-# The same equations in the deck's column-major layout (features × m)
+# The same equations in the ESIR lecture's column-major layout (features × m)
 # ---------------------------------------------------------------------------------------------
 
 
 def to_colmajor(params: Params) -> Params:
-    """Row-major params → the deck's layout: W unchanged (n^[l], n^[l−1]), b as a column (n^[l], 1)."""
+    """Row-major params → the lecture's layout: W unchanged (n^[l], n^[l−1]), b as a column (n^[l], 1)."""
     W1, b1, W2, b2 = _check_params(params)
     return {"W1": W1, "b1": b1[:, None], "W2": W2, "b2": b2[:, None]}
 
 
 def two_layer_grads_colmajor(params: Params, X, Y, *, activation: str = "tanh", output: str = "sigmoid") -> tuple[float, Params]:
-    """Deck 002's vectorised equations, literally: X (n0, m), Y (n2, m), b^[l] (n^[l], 1).
+    """The ESIR lecture's vectorised equations, literally: X (n0, m), Y (n2, m), b^[l] (n^[l], 1).
 
     Z1 = W1 X + b1,  A1 = g(Z1),  Z2 = W2 A1 + b2,  A2 = σ(Z2);
     dZ2 = A2 − Y,  dW2 = dZ2 A1ᵀ / m,  db2 = np.sum(dZ2, axis=1, keepdims=True) / m,
     dZ1 = W2ᵀ dZ2 ⊙ g'(Z1),  dW1 = dZ1 Xᵀ / m,  db1 = np.sum(dZ1, axis=1, keepdims=True) / m.
     Returns (loss, grads) with grads in this same layout.
     """
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    check_choice(output, OUTPUTS, "output")
     g, g_prime = _activation(activation)
     W1, b1, W2, b2 = _check_params(params, colmajor=True)
     X = as_float_array(X, "X", ndim=2)
@@ -284,33 +321,28 @@ def train_two_layer(
     output: str = "sigmoid",
     rng=None,
 ) -> tuple[Params, TrainLog]:
-    """Mini-batch gradient descent with the hand-derived gradients: θ ← θ − α dθ (deck 002).
+    """Mini-batch gradient descent with the hand-derived gradients: θ ← θ − α dθ (ESIR lecture).
 
-    ``batch_size=None`` is full-batch GD.  Returns a new params dict and the per-epoch log
-    (loss and accuracy on the whole training set after each epoch).
+    ``batch_size=None`` is full-batch GD; the batch order of every epoch is drawn from ``rng``.
+    Returns a new params dict and the per-epoch log (loss and accuracy on the whole training
+    set after each epoch).
     """
     lr = check_positive(lr, "lr")
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    X = as_float_array(X, "X", ndim=2)
+    epochs = check_count(epochs, "epochs")
+    weights, X, Y = _check_problem(params, X, y, activation, output)  # checked once, not per batch
     m = X.shape[0]
-    bs = m if batch_size is None else int(batch_size)
-    if bs < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    bs = m if batch_size is None else check_count(batch_size, "batch_size")
     rng = as_rng(rng)
-    p = {k: np.array(v, dtype=float, copy=True) for k, v in params.items() if k in PARAM_NAMES}
-    _check_params(p)
-    y_arr = np.asarray(y)
-    labels = _labels_for_accuracy(y_arr, output)
+    p = {k: w.astype(float, copy=True) for k, w in zip(PARAM_NAMES, weights, strict=True)}
+    labels = _labels_for_accuracy(y, output)
     log = TrainLog()
-    if y_arr.shape[0] != m:
-        raise ValueError(f"X has {m} samples but y has {y_arr.shape[0]}")
     for epoch in range(epochs):
-        for Xb, yb in batches(X, y_arr, batch_size=bs, shuffle=bs < m, rng=rng):  # a fresh order each epoch
-            _, grads = two_layer_grads(p, Xb, yb, activation=activation, output=output)
+        # batches of the rows of Y: the targets are built row by row, so this equals batching y
+        for Xb, Yb in _batches(X, Y, bs, rng if bs < m else None):  # a fresh order each epoch
+            _, grads = _grads(tuple(p[k] for k in PARAM_NAMES), Xb, Yb, activation, output)
             for k in PARAM_NAMES:
-                p[k] -= lr * grads[k]  # the gradient-descent step of deck 002, per parameter
-        cache, Y = _forward_with_targets(p, X, y_arr, activation, output)  # one pass for the loss and the accuracy
+                p[k] -= lr * grads[k]  # the gradient-descent step θ ← θ − α dθ, per parameter
+        _, cache = _forward(tuple(p[k] for k in PARAM_NAMES), X, activation, output)  # loss and accuracy
         loss = _loss(cache[3], Y, output, axis=1)
         if not np.isfinite(loss):
             raise FloatingPointError(f"loss became {loss} at epoch {epoch}: lower the learning rate")
@@ -338,7 +370,11 @@ def flatten_params(params: Params) -> tuple[np.ndarray, list[tuple[str, tuple[in
 
 def unflatten_params(theta, spec) -> Params:
     """Inverse of :func:`flatten_params`."""
-    theta = as_float_array(theta, "theta", ndim=1)
+    return _unflatten(as_float_array(theta, "theta", ndim=1), spec)
+
+
+def _unflatten(theta: np.ndarray, spec) -> Params:
+    """:func:`unflatten_params` on a 1-D float θ (its length is still compared: reshape needs it)."""
     need = sum(int(np.prod(s)) for _, s in spec)
     if theta.shape[0] != need:
         raise ValueError(f"theta must have {need} entries for this spec, got {theta.shape[0]}")
@@ -351,13 +387,25 @@ def unflatten_params(theta, spec) -> Params:
 
 
 def two_layer_objective(X, y, spec, *, activation: str = "tanh", output: str = "sigmoid"):
-    """(loss_fn, loss_and_grad) over a flat θ for the 2-layer net on (X, y), for the learners above."""
+    """(loss_fn, loss_and_grad) over a flat θ for the 2-layer net on (X, y), for the learners of
+    :mod:`dlcourse.lecture.perceptron_limits`.
+
+    X, y, the names and the shapes in ``spec`` are checked here, once; the two closures, called
+    at every trial or step with a float vector from the learner, only reshape θ.
+    """
+    need = sum(int(np.prod(shape)) for _, shape in spec)
+    _, X, Y = _check_problem(_unflatten(np.zeros(need), spec), X, y, activation, output)
+
+    def weights(theta) -> tuple[np.ndarray, ...]:
+        p = _unflatten(np.asarray(theta, dtype=float), spec)
+        return tuple(p[k] for k in PARAM_NAMES)
 
     def loss_fn(theta: np.ndarray) -> float:
-        return two_layer_loss(unflatten_params(theta, spec), X, y, activation=activation, output=output)
+        _, cache = _forward(weights(theta), X, activation, output)
+        return _loss(cache[3], Y, output, axis=1)
 
     def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        loss, grads = two_layer_grads(unflatten_params(theta, spec), X, y, activation=activation, output=output)
+        loss, grads = _grads(weights(theta), X, Y, activation, output)
         return loss, flatten_params(grads)[0]
 
     return loss_fn, loss_and_grad
@@ -374,13 +422,11 @@ def scalar_two_layer_loss(theta, X, y, n_hidden: int, *, activation: str = "tanh
     X = as_float_array(X, "X", ndim=2)
     y = np.asarray(y).reshape(-1)
     m, n0 = X.shape
-    n1 = int(n_hidden)
+    n1 = check_count(n_hidden, "n_hidden")
     if len(theta) != n1 * n0 + n1 + n1 + 1:
         raise ValueError(f"theta must have {n1 * n0 + 2 * n1 + 1} entries for a {n0}-{n1}-1 net, got {len(theta)}")
-    if y.shape[0] != m:
-        raise ValueError(f"X has {m} samples but y has {y.shape[0]}")
-    if activation not in ("tanh", "sigmoid", "relu"):
-        raise ValueError(f"activation must be 'tanh', 'sigmoid' or 'relu' for scalars, got {activation!r}")
+    check_same_length(X, y, "X", "y")
+    check_choice(activation, ("tanh", "sigmoid", "relu"), "activation (for scalars)")
     W1 = [theta[j * n0 : (j + 1) * n0] for j in range(n1)]
     b1 = theta[n1 * n0 : n1 * n0 + n1]
     W2 = theta[n1 * n0 + n1 : n1 * n0 + 2 * n1]
