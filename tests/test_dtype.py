@@ -309,3 +309,25 @@ def test_a_custom_module_still_gets_its_backward_called():
     model(np.ones((4, 3)))
     assert model.backward(np.ones((4, 2)), input_grad=False) is None
     assert probe.seen.shape == (4, 3)  # a user module is never skipped: it may have side effects
+
+
+def test_float32_model_equals_its_torch_float32_twin():
+    import torch
+
+    from dlcourse.torch import to_torch_module
+
+    model = nn.Sequential(nn.Linear(6, 16, rng=0, dtype=F32), nn.BatchNorm1d(16, dtype=F32), nn.ReLU(),
+                          nn.Linear(16, 3, rng=1, dtype=F32))
+    twin = to_torch_module(model, dtype=torch.float32)
+    x = _rand((32, 6)) * 2 + 1
+    y = np.arange(32) % 3
+    loss, dout = losses.cross_entropy(model(x), y)
+    dx = model.backward(dout)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    tloss = torch.nn.functional.cross_entropy(twin(xt), torch.from_numpy(y))
+    tloss.backward()
+    assert abs(loss - tloss.item()) < 1e-5
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-3, atol=1e-6)
+    for (name, p), tp in zip(model.named_parameters(), twin.parameters(), strict=True):
+        assert tp.grad.dtype == torch.float32 and p.grad.dtype == F32
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-3, atol=1e-6, err_msg=name)
