@@ -1,12 +1,20 @@
-"""The grading side of the sandbox: run one case in a fresh, limited process, read its result.
+"""The grading side of the sandbox: run one case in an isolated, limited process, read its result.
 
-Each case gets a new interpreter (``python -I``: no user site, no current directory on the
-path) started in its own session, in an empty temporary folder, with stdout/stderr going to a
-file there (capped by RLIMIT_FSIZE), a minimal environment and one BLAS thread.  The parent
-waits with a wall-clock timeout and kills the whole process group.  Only ``job.json`` (code,
-question id, arguments' skeleton, limits) and ``args.npz`` go in; ``status.json`` and
-``result.npz`` come out and are validated here: sizes capped, ``allow_pickle=False``,
-numeric dtypes only.  See :mod:`dlcourse.autograde.sandbox_child` for the child.
+Isolation is the operating system's.  Every case runs under bubblewrap (``bwrap``, the sandbox
+Flatpak uses) in fresh namespaces: a mount namespace that shows the Python runtime and its
+site-packages read-only, an empty writable case folder and ``/dev/shm`` (both small tmpfs,
+wiped after every case), no course folder, no solutions, no ``grading/``, no home; no network;
+its own PID namespace, so nothing a case starts outlives it; ``--die-with-parent``; every
+capability dropped.  Inside it a fork server (:func:`sandbox_child._zygote`) that has imported
+numpy once forks one process per case, which applies the rlimits (CPU, address space, file
+size), the import blocker and the audit hook (defence in depth only: nothing depends on them),
+runs the student's function and writes ``status.json`` and ``result.npz``.  The fork server then
+kills every other process in the sandbox, reads those files with size caps and sends them back
+over its stdout pipe; they are validated here: sizes capped, ``allow_pickle=False``, numeric
+dtypes only.  The grader never shares a writable folder with the sandbox.
+
+``isolated=False`` (the instructor's explicit ``--no-isolation``) runs the same fork server
+directly on the host, in a private temporary folder; reports then say "not isolated".
 """
 
 from __future__ import annotations
@@ -18,20 +26,32 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import weakref
 import zipfile
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dlcourse.autograde.sandbox_child import MAX_OUTPUT_TAIL, MAX_RESULT, MAX_STATUS
 from dlcourse.autograde.spec import NUMERIC_KINDS, Case, Limits, encode_args
 
 CHILD = Path(__file__).with_name("sandbox_child.py")
-_MAX_STATUS = 64 * 1024
-_MAX_RESULT = 256 * 1024 * 1024
+#: where the sandbox sees the case folder and the child script
+SANDBOX_CASE_DIR = "/case"
+SANDBOX_CHILD = "/sandbox/sandbox_child.py"
+#: tmpfs sizes: with RLIMIT_FSIZE per file, they bound the memory a case can fill with files
+CASE_TMPFS_BYTES = 64 * 2**20
+SHM_TMPFS_BYTES = 16 * 2**20
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: "
+                "`sudo dnf install bubblewrap`) and make sure unprivileged user namespaces are "
+                "enabled (`sysctl kernel.unprivileged_userns_clone=1` on older Debian kernels); or "
+                "pass --no-isolation to grade without the sandbox (every report is then marked "
+                "\"not isolated\")")
 
 
 @dataclass
@@ -49,7 +69,7 @@ class RunResult:
 
 def _env(workdir: str) -> dict[str, str]:
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": "/usr/bin:/bin",
         "HOME": workdir,
         "TMPDIR": workdir,
         "LANG": "C.UTF-8",
@@ -63,7 +83,72 @@ def _env(workdir: str) -> dict[str, str]:
     return env
 
 
-def _tail(path: Path, limit: int = 1500) -> str:
+def runtime_paths(python: str | None = None) -> list[str]:
+    """The folders the sandbox shows read-only: the interpreter's installation, the virtual
+    environment and its site-packages (for ``python``, default this interpreter), plus the
+    system's library folders the interpreter and numpy's extension modules load from."""
+    if python is None or os.path.realpath(python) == os.path.realpath(sys.executable):
+        info = {"prefix": sys.prefix, "base_prefix": sys.base_prefix, "exec_prefix": sys.exec_prefix,
+                "purelib": sysconfig.get_path("purelib"), "platlib": sysconfig.get_path("platlib"),
+                "numpy": str(Path(np.__file__).resolve().parents[1])}
+    else:  # another interpreter: ask it
+        code = ("import json, sys, sysconfig; print(json.dumps({'prefix': sys.prefix, 'base_prefix': sys.base_prefix, "
+                "'exec_prefix': sys.exec_prefix, 'purelib': sysconfig.get_path('purelib'), "
+                "'platlib': sysconfig.get_path('platlib')}))")
+        info = json.loads(subprocess.run([python, "-I", "-c", code], capture_output=True, text=True,
+                                         check=True, timeout=60).stdout)
+    paths = {os.path.realpath(p) for p in info.values() if p}
+    paths.add(os.path.dirname(os.path.realpath(python or sys.executable)))
+    for system in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", "/etc/alternatives"):
+        if os.path.lexists(system):
+            paths.add(system)
+    return sorted(paths)
+
+
+def bwrap_argv(command: list[str], *, python: str | None = None, child: Path = CHILD) -> list[str]:
+    """The bubblewrap command line that runs ``command`` isolated (see the module docstring).
+
+    ``--unshare-all`` gives new user, mount, PID, network, IPC, UTS and cgroup namespaces; the
+    case folder and ``/dev/shm`` are the only writable places; ``/`` and ``/dev`` are remounted
+    read-only.  A path that is a symlink (``/lib`` → ``usr/lib`` on merged-/usr systems) is bound
+    at its own name, so both spellings work inside.
+    """
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise FileNotFoundError("bubblewrap (bwrap) is not installed: " + INSTALL_HINT)
+    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]
+    for path in runtime_paths(python):
+        argv += ["--ro-bind", path, path]
+    argv += ["--ro-bind", str(child), SANDBOX_CHILD,
+             "--proc", "/proc", "--dev", "/dev",
+             "--size", str(SHM_TMPFS_BYTES), "--tmpfs", "/dev/shm",
+             "--size", str(CASE_TMPFS_BYTES), "--tmpfs", SANDBOX_CASE_DIR,
+             "--remount-ro", "/dev", "--remount-ro", "/",
+             "--chdir", SANDBOX_CASE_DIR, "--clearenv"]
+    for key, value in _env(SANDBOX_CASE_DIR).items():
+        argv += ["--setenv", key, value]
+    return argv + ["--", *command]
+
+
+@lru_cache(maxsize=4)
+def isolation_problem(python: str | None = None) -> str | None:
+    """None when bubblewrap can run a sandboxed interpreter here; else why not and how to fix it."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed: " + INSTALL_HINT
+    probe = "import numpy, os; assert not os.path.exists('/etc/passwd'); print('ok')"
+    try:
+        argv = bwrap_argv([python or sys.executable, "-I", "-c", probe], python=python)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return f"bubblewrap could not be started ({exc}): " + INSTALL_HINT
+    if done.returncode != 0 or done.stdout.strip() != "ok":
+        err = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
+        return f"bubblewrap could not run the grading sandbox here ({err}): " + INSTALL_HINT
+    return None
+
+
+def _tail(path: Path, limit: int = MAX_OUTPUT_TAIL) -> str:
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
@@ -83,7 +168,7 @@ def _read_result(path: Path, status: dict) -> Any:
         raise ValueError("malformed status")
     with zipfile.ZipFile(path) as zf:  # refuse oversized members before numpy reads them
         total = sum(info.file_size for info in zf.infolist())
-        if total > _MAX_RESULT:
+        if total > MAX_RESULT:
             raise ValueError(f"the result is too large ({total / 2**20:.0f} MiB)")
     items = []
     with np.load(path, allow_pickle=False) as npz:
@@ -119,47 +204,76 @@ def _kill_group(pid: int) -> None:
 
 
 class ForkServer:
-    """A template interpreter that has imported numpy and forks one process per case.
+    """A numpy-ready template interpreter, inside the sandbox, that forks one process per case.
 
     Starting ``python`` and importing numpy is most of a case's cost (~0.15 s); forking a
     template that did it once takes milliseconds.  The template never runs submitted code and
-    never holds expected values; each forked case process gets its own session, folder,
-    stdio, limits, import blocker and audit hook, installed after the fork, exactly as in a
-    process started from scratch (see ``sandbox_child._zygote``).  Not thread-safe: use one
-    per worker thread.  If it dies, it is restarted on the next case.
+    never holds expected values; each forked case process gets its own session, stdio,
+    limits, import blocker and audit hook, installed after the fork, exactly as in a process
+    started from scratch (see ``sandbox_child._zygote``).  After each case the template kills
+    every other process of the sandbox and wipes the case folder and ``/dev/shm``, so no
+    state passes from one case (or student) to the next.  Not thread-safe: use one per worker
+    thread.  If it dies, it is restarted on the next case.
+
+    ``isolated=False`` runs the template on the host, in a private temporary folder, without
+    bubblewrap (only the rlimits and the in-process checks then stand between the student's
+    code and the machine).
     """
 
-    def __init__(self, python: str | None = None) -> None:
+    def __init__(self, python: str | None = None, *, isolated: bool = True) -> None:
         self.python = python or sys.executable
+        self.isolated = bool(isolated)
         self.proc: subprocess.Popen | None = None
         self.home = tempfile.mkdtemp(prefix="dlcourse-zygote-")
         # removed by close(), or at the latest when the grader exits (e.g. interrupted)
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.home, True)
 
+    def _argv(self) -> list[str]:
+        if self.isolated:
+            return bwrap_argv([self.python, "-I", SANDBOX_CHILD, "--zygote", SANDBOX_CASE_DIR, "--pid-namespace"],
+                              python=self.python)
+        case_dir = os.path.join(self.home, "case")
+        os.makedirs(case_dir, exist_ok=True)
+        return [self.python, "-I", str(CHILD), "--zygote", case_dir]
+
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen(
-                [self.python, "-I", str(CHILD), "--zygote"], cwd=self.home, env=_env(self.home),
+                self._argv(), cwd=self.home, env=_env(self.home),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 start_new_session=True, close_fds=True,
             )
         return self.proc
 
-    def launch(self, workdir: str, limits: Limits) -> tuple[int | None, bool]:
+    def launch(self, files: dict[str, bytes], limits: Limits) -> tuple[int | None, bool, dict[str, bytes]]:
+        """Run one case whose folder starts with ``files``; return (returncode, timed out,
+        the files the case left: ``status.json``, ``result.npz``, ``output.txt`` (its tail))."""
         proc = self._start()
-        request = json.dumps({"workdir": workdir, "wall_s": limits.wall_s}).encode() + b"\n"
+        header = {"wall_s": limits.wall_s, "files": {name: len(data) for name, data in files.items()}}
         try:
-            proc.stdin.write(request)
+            proc.stdin.write(json.dumps(header).encode() + b"\n" + b"".join(files.values()))
             proc.stdin.flush()
             ready, _, _ = select.select([proc.stdout], [], [], limits.wall_s + 30)
-            line = proc.stdout.readline() if ready else b""
-            reply = json.loads(line)
-            return int(reply["rc"]), bool(reply["timed_out"])
+            reply = json.loads(proc.stdout.readline() if ready else b"")
+            caps = {"status.json": MAX_STATUS, "result.npz": MAX_RESULT, "output.txt": MAX_OUTPUT_TAIL}
+            out: dict[str, bytes] = {}
+            for name, size in reply["files"].items():
+                if name not in caps or not 0 <= int(size) <= caps[name]:
+                    raise ValueError(f"unexpected file {name!r} of {size} bytes")
+                data = proc.stdout.read(int(size))
+                if len(data) != int(size):
+                    raise ValueError("short read")
+                out[name] = data
+            return (None if reply["rc"] is None else int(reply["rc"])), bool(reply["timed_out"]), out
         except (OSError, ValueError, KeyError, TypeError):
-            self.close()  # a broken template: the next case starts a new one
-            raise RuntimeError("the fork server stopped answering") from None
+            self._stop()  # a broken template: the next case starts a new one
+            raise RuntimeError("the sandbox's fork server stopped answering") from None
 
     def close(self) -> None:
+        self._stop()
+        self._cleanup()
+
+    def _stop(self) -> None:
         if self.proc is not None:
             _kill_group(self.proc.pid)
             self.proc.wait()
@@ -169,7 +283,6 @@ class ForkServer:
                 except OSError:
                     pass
             self.proc = None
-        self._cleanup()
 
     def __enter__(self) -> ForkServer:
         return self
@@ -178,32 +291,14 @@ class ForkServer:
         self.close()
 
 
-def _launch_exec(workdir: str, limits: Limits, python: str | None) -> tuple[int | None, bool]:
-    """Start ``python -I sandbox_child.py`` from scratch for one case."""
-    with open(Path(workdir) / "output.txt", "wb") as out:
-        proc = subprocess.Popen(
-            [python or sys.executable, "-I", str(CHILD)], cwd=workdir, env=_env(workdir),
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True,
-        )
-        timed_out = False
-        try:
-            rc = proc.wait(timeout=limits.wall_s)
-        except subprocess.TimeoutExpired:
-            timed_out, rc = True, None
-        finally:
-            _kill_group(proc.pid)  # the child and anything it left behind
-            proc.wait()
-    return rc, timed_out
-
-
 def run_case(code: str | list[tuple[str, str]], qid: str, case: Case, limits: Limits | None = None,
-             python: str | None = None, server: ForkServer | None = None) -> RunResult:
-    """Call ``qid(*case.args, **case.kwargs)`` in a sandbox; never raises.
+             python: str | None = None, server: ForkServer | None = None, isolated: bool = True) -> RunResult:
+    """Call ``qid(*case.args, **case.kwargs)`` in the sandbox; never raises.
 
     ``code`` is a list of ``(cell id, source)`` (only their top-level imports, functions and
     classes run) or one source string.  The case process is forked from ``server`` when one
-    is given, else started from scratch.
+    is given; otherwise a sandbox is started for this case alone (``isolated`` as in
+    :class:`ForkServer`) and closed after it.
     """
     cells = [("graded code", code)] if isinstance(code, str) else [(str(a), str(b)) for a, b in code]
     limits = limits or Limits()
@@ -211,23 +306,27 @@ def run_case(code: str | list[tuple[str, str]], qid: str, case: Case, limits: Li
         skeleton, arrays = encode_args(case.args, case.kwargs)
     except TypeError as exc:  # an authoring error, not the student's
         return RunResult(reason=f"grader error: {exc}")
-    workdir = tempfile.mkdtemp(prefix="dlcourse-case-")
-    work = Path(workdir)
+    work = Path(tempfile.mkdtemp(prefix="dlcourse-case-"))  # the grader's own, never the sandbox's
+    own_server = server is None
     try:
-        with open(work / "job.json", "w", encoding="utf-8") as fh:
-            json.dump({"qid": qid, "cells": cells, "args": skeleton, "limits": asdict(limits)}, fh)
+        job = json.dumps({"qid": qid, "cells": cells, "args": skeleton, "limits": asdict(limits)}).encode()
         np.savez(work / "args.npz", **arrays)
+        files = {"job.json": job, "args.npz": (work / "args.npz").read_bytes()}
+        (work / "args.npz").unlink()
+        if own_server:
+            server = ForkServer(python, isolated=isolated)
         try:
-            if server is not None:
-                rc, timed_out = server.launch(workdir, limits)
-            else:
-                rc, timed_out = _launch_exec(workdir, limits, python)
+            rc, timed_out, produced = server.launch(files, limits)
         except (OSError, RuntimeError) as exc:
             return RunResult(reason=f"grader error: could not run the sandbox ({exc})")
+        for name, data in produced.items():
+            (work / name).write_bytes(data)
         return _collect(work, rc, timed_out, limits)
     except Exception as exc:  # the grader itself must never crash on a submission
         return RunResult(reason=f"grader error: {type(exc).__name__}: {exc}")
     finally:
+        if own_server and server is not None:
+            server.close()
         _rmtree(work)
 
 
@@ -239,7 +338,7 @@ def _collect(work: Path, rc: int | None, timed_out: bool, limits: Limits) -> Run
                                 "(infinite loop or waiting?)", output_tail=tail)
     status_path = work / "status.json"
     status: dict | None = None
-    if status_path.is_file() and status_path.stat().st_size <= _MAX_STATUS:
+    if status_path.is_file() and status_path.stat().st_size <= MAX_STATUS:
         try:
             loaded = json.loads(status_path.read_text(encoding="utf-8"))
             status = loaded if isinstance(loaded, dict) else None

@@ -117,6 +117,11 @@ _PATH_EVENTS_READ = {"os.listdir", "os.scandir", "glob.glob", "glob.glob/2", "os
 
 
 MAX_WRITTEN_FILES = 16  # with RLIMIT_FSIZE, bounds the disk a case can fill
+#: what the fork server sends back of a case's files, at most (bytes)
+MAX_STATUS = 64 * 1024
+MAX_RESULT = 256 * 1024 * 1024
+OUTPUT_TAIL = 1500
+MAX_OUTPUT_TAIL = OUTPUT_TAIL + 4  # "... " marks a cut
 
 
 class _ImportBlocker:
@@ -360,31 +365,132 @@ def _wait(pid: int, wall_s: float) -> tuple[int, bool]:
     return os.waitstatus_to_exitcode(status), timed_out
 
 
-def _zygote() -> None:
+def _read_capped(path: str, cap: int, tail: bool = False) -> bytes | None:
+    """At most ``cap`` bytes of the regular file ``path`` (its end when ``tail``), None when
+    it is missing, not a regular file (a FIFO, a symlink the case planted) or over the cap."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if info.st_size > cap and not tail:
+            return None
+        if info.st_size > cap:
+            os.lseek(fd, info.st_size - OUTPUT_TAIL, os.SEEK_SET)
+            return b"... " + os.read(fd, OUTPUT_TAIL)
+        chunks, left = [], cap
+        while left > 0:
+            block = os.read(fd, min(left, 1 << 20))
+            if not block:
+                break
+            chunks.append(block)
+            left -= len(block)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _wipe(folder: str) -> None:
+    """Empty ``folder`` (not following symlinks), whatever the case left in it."""
+    import os
+    import shutil
+
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for name in entries:
+        path = os.path.join(folder, name)
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                for root, dirs, _ in os.walk(path):  # a folder the case made read-only
+                    for d in dirs:
+                        os.chmod(os.path.join(root, d), 0o700)
+                os.chmod(path, 0o700)
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def _kill_all_others() -> None:
+    """SIGKILL every process of this PID namespace but this one and its init, then reap."""
+    import os
+    import signal
+
+    try:
+        os.kill(-1, signal.SIGKILL)  # kill(2): every process we may signal, except us and PID 1
+    except ProcessLookupError:
+        pass
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                break
+        except ChildProcessError:
+            break
+
+
+def _not_dumpable() -> None:
+    """PR_SET_DUMPABLE 0: a case may not ptrace this process nor open its /proc/<pid>/fd pipes."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass
+
+
+def _zygote(case_dir: str, pid_namespace: bool) -> None:
     """Fork server: numpy is imported once here; each request forks a fresh case process.
 
-    Protocol on stdin/stdout, one JSON object per line: the parent sends
-    ``{"workdir": ..., "wall_s": ...}`` and reads back ``{"rc": ..., "timed_out": ...}``.
-    This process never runs submitted code and never sees expected values; every case runs
-    in a forked child that gets its own session, working folder, stdio, limits and hooks
-    (all installed after the fork), so no state passes from one case to the next.
+    Protocol on stdin/stdout: the grader sends one JSON line ``{"wall_s": ..., "files":
+    {"job.json": n1, "args.npz": n2}}`` followed by those bytes; this server writes them into
+    the emptied ``case_dir``, forks the case, waits at most ``wall_s``, and answers one JSON
+    line ``{"rc": ..., "timed_out": ..., "files": {name: size}}`` followed by the bytes of
+    ``status.json``, ``result.npz`` and the tail of ``output.txt`` (each size-capped; missing
+    or irregular files are left out).  This process never runs submitted code and never sees
+    expected values; every case runs in a forked child that gets its own session, stdio,
+    limits and hooks (all installed after the fork).  Inside the sandbox (``pid_namespace``)
+    every other process is killed after each case, and the case folder and ``/dev/shm`` are
+    wiped, so no state passes from one case to the next.
     """
     import json
     import os
     import sys
 
+    pid_namespace = pid_namespace and os.getpid() == 2  # kill(-1) only where it means "the sandbox"
+    _not_dumpable()
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    for line in requests:
+    os.makedirs(case_dir, exist_ok=True)
+    while True:
+        line = requests.readline()
+        if not line:
+            return
         try:
             req = json.loads(line)
-            workdir, wall_s = str(req["workdir"]), float(req["wall_s"])
-        except (ValueError, KeyError, TypeError):
+            wall_s = float(req["wall_s"])
+            sizes = {str(k): int(v) for k, v in req["files"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
             return
+        _wipe(case_dir)
+        for name, size in sizes.items():
+            data = requests.read(size)
+            if len(data) != size or name not in ("job.json", "args.npz"):
+                return
+            with open(os.path.join(case_dir, name), "wb") as fh:
+                fh.write(data)
         pid = os.fork()
         if pid == 0:  # the case process
             try:
                 os.setsid()  # its own session and process group: killable as a whole
-                os.chdir(workdir)
+                os.chdir(case_dir)
                 out = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)
@@ -395,14 +501,26 @@ def _zygote() -> None:
                 os._exit(70)
             _run_and_exit()
         rc, timed_out = _wait(pid, wall_s)
-        replies.write(json.dumps({"rc": rc, "timed_out": timed_out}).encode() + b"\n")
+        if pid_namespace:
+            _kill_all_others()
+        files = {}
+        for name, cap, tail in (("status.json", MAX_STATUS, False), ("result.npz", MAX_RESULT, False),
+                                ("output.txt", OUTPUT_TAIL, True)):
+            data = _read_capped(os.path.join(case_dir, name), cap, tail)
+            if data is not None:
+                files[name] = data
+        _wipe(case_dir)
+        if pid_namespace:
+            _wipe("/dev/shm")
+        header = {"rc": rc, "timed_out": timed_out, "files": {k: len(v) for k, v in files.items()}}
+        replies.write(json.dumps(header).encode() + b"\n" + b"".join(files.values()))
         replies.flush()
 
 
 if __name__ == "__main__":
     import sys as _sys
 
-    if _sys.argv[1:] == ["--zygote"]:
-        _zygote()
+    if _sys.argv[1:2] == ["--zygote"] and len(_sys.argv) >= 3:
+        _zygote(_sys.argv[2], "--pid-namespace" in _sys.argv[3:])
     else:
         _run_and_exit()

@@ -1,0 +1,248 @@
+"""The grading sandbox is the operating system's: attacks that first switch off the in-process
+checks (audit hook, import blocker) are still stopped by bubblewrap.
+
+Each attack runs twice where that is safe: isolated (it must fail, and leave nothing behind on
+the host) and, as a control, with ``isolated=False`` (it must succeed there, which proves that
+the student code really did disable the Python-level defences, so the OS is what stopped it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dlcourse.autograde import sandbox
+from dlcourse.autograde.spec import Case, Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+LIMITS = Limits(cpu_s=5, wall_s=20, memory_mb=512, file_mb=2)
+
+pytestmark = pytest.mark.skipif(sandbox.isolation_problem() is not None,
+                                reason=f"no sandbox here: {sandbox.isolation_problem()}")
+
+#: what a determined student runs first: every Python-level defence switched off
+DISABLE_CHECKS = '''
+import gc, sys
+_main = sys.modules["__main__"]
+_main._FORBIDDEN_EVENTS = ("\\0never",)
+_main.BLOCKED_TOP = frozenset()
+_main._PATH_EVENTS_WRITE = set()
+_main._PATH_EVENTS_READ = set()
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_ImportBlocker"]
+for _obj in gc.get_objects():
+    if getattr(_obj, "__name__", None) == "hook" and getattr(_obj, "__closure__", None):
+        for _cell in _obj.__closure__:
+            if getattr(_cell.cell_contents, "__name__", "") == "inside":
+                _cell.cell_contents = lambda path, allowed: True
+'''
+
+
+def attack(body: str) -> str:
+    """A graded function ``f()`` that disables the checks, then runs ``body``."""
+    return "import os, sys, time\n\ndef f():\n" + textwrap.indent(DISABLE_CHECKS + textwrap.dedent(body), "    ")
+
+
+def run(body: str, *, isolated: bool = True, server=None):
+    return sandbox.run_case(attack(body), "f", Case("attack", expected=0.0), LIMITS, server=server, isolated=isolated)
+
+
+def test_disabling_the_checks_then_reading_the_solutions_finds_no_course_folder():
+    path = ROOT / "solutions" / "01_perceptron.ipynb"
+    body = f"return np.array([len(open({str(path)!r}).read())])"
+    control = run(body, isolated=False)
+    assert control.ok and control.value[0] == len(path.read_text()), control.reason
+    got = run(body)
+    assert not got.ok and "FileNotFoundError" in got.reason, got
+
+
+def _home_entry_off_the_runtime() -> str:
+    """Something in the grader's home that the sandbox has no reason to show."""
+    runtime = sandbox.runtime_paths()
+    for entry in sorted(Path.home().iterdir()):
+        if not any(r == str(entry) or r.startswith(str(entry) + "/") for r in runtime):
+            return str(entry)
+    return str(Path.home() / ".nothing-here")
+
+
+@pytest.mark.parametrize("what", ["grading/c01_perceptron.py", "dlcourse/models/perceptron.py", "exercises", "README.md"])
+def test_nothing_of_the_course_nor_the_home_is_visible(what):
+    home = _home_entry_off_the_runtime()
+    got = run(f"return np.array([os.path.exists({str(ROOT / what)!r}), os.path.exists('/etc/passwd'), "
+              f"os.path.exists({home!r}), os.path.exists('/tmp')], dtype=float)")
+    assert got.ok, got.reason
+    np.testing.assert_array_equal(got.value, [0, 0, 0, 0])
+
+
+def test_the_reference_is_not_importable_even_with_the_blocker_removed():
+    got = run("import dlcourse.models.perceptron\nreturn np.zeros(1)")
+    assert not got.ok and "ModuleNotFoundError" in got.reason, got
+
+
+def test_writes_through_a_directory_fd_sqlite_and_a_pth_file_fail_and_leave_nothing(tmp_path):
+    target = tmp_path / "dirfd"
+    target.mkdir()
+    site = Path(sysconfig.get_path("purelib"))
+    marker = f"dlcourse_attack_{uuid.uuid4().hex}"
+    body = f"""
+    import sqlite3
+    done = []
+    for folder, name in (({str(target)!r}, "{marker}.txt"), ({str(site)!r}, "{marker}.pth")):
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+            done.append(1.0)
+        except OSError:
+            done.append(0.0)
+    try:
+        sqlite3.connect({str(target / (marker + ".db"))!r}).execute("create table t (x)")
+        done.append(1.0)
+    except Exception:
+        done.append(0.0)
+    return np.array(done)
+    """
+    got = run(body)
+    assert got.ok, got.reason
+    np.testing.assert_array_equal(got.value, [0, 0, 0])  # the .pth into site-packages among them
+    assert not list(site.glob(f"{marker}*")) and not list(target.iterdir())
+    control = run(body.replace(str(site), str(target)), isolated=False)  # never write into the real venv
+    assert control.ok and control.value.tolist() == [1.0, 1.0, 1.0], control
+
+
+def test_shared_memory_and_files_do_not_outlive_a_case():
+    name = f"dlcourse_attack_{uuid.uuid4().hex}"
+    with sandbox.ForkServer() as server:
+        first = run(f"""
+        open('/dev/shm/{name}', 'w').write('x')
+        os.mkdir('left_behind')
+        os.chmod('left_behind', 0o500)
+        open('note.txt', 'w').write('x')
+        return np.array([os.path.exists('/dev/shm/{name}')], dtype=float)
+        """, server=server)
+        assert first.ok and first.value[0] == 1.0, first
+        second = run(f"return np.array([os.path.exists('/dev/shm/{name}'), os.path.exists('note.txt'), "
+                     "os.path.exists('left_behind'), len(os.listdir('/dev/shm'))], dtype=float)", server=server)
+    assert second.ok, second.reason
+    np.testing.assert_array_equal(second.value, [0, 0, 0, 0])
+    assert not Path(f"/dev/shm/{name}").exists()
+
+
+def _host_processes_with(marker: str) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+            except OSError:
+                pass
+    return found
+
+
+def test_no_process_a_case_starts_survives_it():
+    seconds = f"{1000 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 1000:03d}"  # a unique argv
+    with sandbox.ForkServer() as server:
+        got = run(f"""
+        for _ in range(3):
+            if os.fork() == 0:
+                os.setsid()
+                os.execv("/bin/sleep", ["sleep", "{seconds}"])
+        time.sleep(0.5)
+        return np.zeros(1)
+        """, server=server)
+        assert got.ok, got.reason
+        after = run("return np.array([len([p for p in os.listdir('/proc') if p.isdigit()])], dtype=float)",
+                    server=server)
+        assert after.ok and after.value[0] == 3, after  # init, the fork server, this case
+        assert _host_processes_with(seconds) == []
+
+
+def test_no_network_even_to_the_grading_machine():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    body = f"""
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+        return np.ones(1)
+    except OSError:
+        return np.zeros(1)
+    """
+    try:
+        assert run(body).value[0] == 0.0
+        assert run(body, isolated=False).value[0] == 1.0  # control: the checks were off
+    finally:
+        listener.close()
+
+
+def test_a_case_cannot_reach_the_fork_server_and_killing_it_only_costs_that_case():
+    with sandbox.ForkServer() as server:
+        peek = run("""
+        try:
+            open('/proc/2/fd/1', 'wb').write(b'{"rc": 0}')
+            return np.ones(1)
+        except OSError:
+            return np.zeros(1)
+        """, server=server)
+        assert peek.ok and peek.value[0] == 0.0, peek
+        killed = run("import signal\nos.kill(2, signal.SIGKILL)\ntime.sleep(5)\nreturn np.ones(1)", server=server)
+        assert not killed.ok and "grader error" in killed.reason
+        again = run("return np.full(1, 7.0)", server=server)
+    assert again.ok and again.value[0] == 7.0
+
+
+def test_an_ordinary_user_can_run_the_sandbox():
+    """bubblewrap through user namespaces, as on an instructor's Linux machine (not root)."""
+    python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    if os.geteuid() != 0:
+        user = []
+    elif shutil.which("setpriv"):
+        user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    else:
+        pytest.skip("root without setpriv: cannot drop to an ordinary user here")
+    folder = Path(tempfile.mkdtemp(prefix="dlcourse-userns-"))  # readable by that user, unlike tmp_path
+    try:
+        folder.chmod(0o755)
+        child = folder / "child.py"
+        child.write_text("")
+        child.chmod(0o644)
+        argv = sandbox.bwrap_argv([python, "-I", "-c", "import os; print(os.getuid(), os.path.exists('/etc/passwd'))"],
+                                  python=python, child=child)
+        done = subprocess.run(user + argv, capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(folder)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["65534", "False"]
+
+
+def test_isolation_problem_says_how_to_install_when_bwrap_is_missing(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    sandbox.isolation_problem.cache_clear()
+    try:
+        why = sandbox.isolation_problem()
+    finally:
+        monkeypatch.undo()
+        sandbox.isolation_problem.cache_clear()
+    assert "not installed" in why and "apt-get install bubblewrap" in why and "--no-isolation" in why
+
+
+def test_the_sandbox_cost_per_case_is_small():
+    """Not a timing assertion: the benchmark measures speed; this checks the forks are reused."""
+    with sandbox.ForkServer() as server:
+        for _ in range(3):
+            assert run("return np.zeros(2)", server=server).ok
+        pid = server.proc.pid
+        assert run("return np.zeros(2)", server=server).ok
+        assert server.proc.pid == pid  # one sandbox, many cases
