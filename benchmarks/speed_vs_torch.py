@@ -19,6 +19,7 @@ every BatchNorm ratio ≤ 1.5.  ``--quick`` runs a few repetitions only (a smoke
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -152,6 +153,10 @@ def main(argv=None) -> int:
         print(f"{case:<40} {dtype:<8} {ours_t * 1e3:>11.2f} {torch_t * 1e3:>9.2f} {ratio:>6.2f} {'≤ ' + str(target):>7}{flag}")
     print(f"targets: every MLP ratio ≤ {MLP_TARGET}, every BatchNorm ratio ≤ {BN_TARGET}: "
           + ("all met" if ok else "not all met"))
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > cores - threads + 0.5:
+        print(f"note: load average {load:.1f} on {cores} cores — other processes compete for the CPU, "
+              "so these ratios are noisy; rerun on an idle machine")
     return 0
 
 
