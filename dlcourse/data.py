@@ -369,10 +369,7 @@ class MinMaxScaler(_Transformer):
     """
 
     def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0)) -> None:
-        a, b = (float(v) for v in feature_range)
-        if not b > a:
-            raise ValueError(f"feature_range must be (min, max) with min < max, got {feature_range}")
-        self.feature_range = (a, b)
+        self.feature_range = check_interval(feature_range, "feature_range")
 
     def _fit(self, X):
         self.data_min_, self.data_max_ = X.min(axis=0), X.max(axis=0)

@@ -21,6 +21,7 @@ from dlcourse.validation import (
     check_finite,
     check_positive,
     check_same_length,
+    check_shape,
 )
 
 
@@ -63,9 +64,8 @@ def best_linear_accuracy(X, y, *, n_angles: int = 360) -> float:
     For each of ``n_angles`` directions w = (cos θ, sin θ), every threshold between consecutive
     projections is tried (both orientations), so the search over b is exact for each w.
     """
-    X = as_float_array(X, "X", ndim=2)
-    if X.shape[1] != 2:
-        raise ValueError(f"X must be 2-D points (m, 2), got shape {X.shape}")
+    X = as_float_array(X, "X")
+    check_shape(X, (None, 2), "X (2-D points)")
     y = np.asarray(y).reshape(-1).astype(int)
     check_same_length(X, y, "X", "y")
     n_angles = check_count(n_angles, "n_angles")

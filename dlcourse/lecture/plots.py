@@ -9,6 +9,14 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from dlcourse.validation import (
+    as_float_array,
+    check_choice,
+    check_count,
+    check_same_length,
+    check_shape,
+)
+
 
 def _axes(ax=None, figsize=(5, 4)):
     if ax is None:
@@ -37,13 +45,26 @@ def decision_grid(predict_fn, X, *, resolution: int = 200, padding: float = 0.5)
     ``predict_fn`` maps an (M, 2) array to labels (M,), scores (M,) or class probabilities
     (M, K) (reduced to argmax).  Returns (xx, yy, zz), each of shape (resolution, resolution).
     """
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"decision boundaries are drawn for 2-D inputs: X must be (N, 2), got shape {X.shape}")
-    if int(resolution) < 2:
-        raise ValueError(f"resolution must be >= 2, got {resolution}")
+    return _decision_grid(predict_fn, _check_points(X), _check_resolution(resolution), padding)
+
+
+def _check_points(X) -> np.ndarray:
+    X = as_float_array(X, "X")
+    check_shape(X, (None, 2), "X (decision boundaries are drawn for 2-D points, shape (N, 2))")
+    return X
+
+
+def _check_resolution(resolution) -> int:
+    resolution = check_count(resolution, "resolution")
+    if resolution < 2:
+        raise ValueError(f"resolution must be >= 2 (grid points per axis), got {resolution}")
+    return resolution
+
+
+def _decision_grid(predict_fn, X: np.ndarray, resolution: int, padding: float):
+    """:func:`decision_grid` on checked points X (N, 2) and a checked resolution."""
     lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
-    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], int(resolution)), np.linspace(lo[1], hi[1], int(resolution)))
+    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     out = np.asarray(predict_fn(np.column_stack([xx.ravel(), yy.ravel()])))
     if out.ndim == 2 and out.shape[1] > 1:
         out = out.argmax(axis=1)  # class probabilities → the predicted class
@@ -55,12 +76,11 @@ def decision_grid(predict_fn, X, *, resolution: int = 200, padding: float = 0.5)
 def plot_decision_boundary(predict_fn, X, y, ax=None, *, resolution: int = 200, padding: float = 0.5,
                            title: str | None = None, cmap: str = "coolwarm", alpha: float = 0.3):
     """Shade the regions ``predict_fn`` assigns to each class and scatter the points (X, y) on top."""
-    X = np.asarray(X, dtype=float)
+    X = _check_points(X)
     y = np.asarray(y).reshape(-1)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} points but y has {y.shape[0]} labels")
+    check_same_length(X, y, "X", "y (labels)")
     ax = _axes(ax)
-    xx, yy, zz = decision_grid(predict_fn, X, resolution=resolution, padding=padding)
+    xx, yy, zz = _decision_grid(predict_fn, X, _check_resolution(resolution), padding)
     levels = np.unique(np.concatenate([np.unique(zz), np.unique(y).astype(float)]))
     vmin, vmax = float(levels.min()), float(levels.max())
     if levels.size <= 12 and np.allclose(levels, np.round(levels)):  # class labels: one band each
@@ -164,9 +184,7 @@ def plot_activation(name: str, ax=None, *, z=None, mark: float | None = None):
     """
     from dlcourse import activations
 
-    if name not in activations.ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose from {sorted(activations.ACTIVATIONS)}")
-    f, df = activations.ACTIVATIONS[name]
+    f, df = activations.ACTIVATIONS[check_choice(name, activations.ACTIVATIONS, "activation")]
     z = np.linspace(-10, 10, 801) if z is None else np.asarray(z, dtype=float)
     ax = _axes(ax, figsize=(6, 4))
     ax.plot(z, f(z), label=f"{name}(z)")
