@@ -2,6 +2,7 @@
 
     dlcourse generate [--check]                 solutions/ -> exercises/ (or exit 1 when stale)
     dlcourse grade SUBMISSION --out DIR         one notebook or a folder of students
+                                                (exit 0: all graded, 1: some not, 2: setup error)
     dlcourse release OUT_DIR [--force]          the student bundle
 
 Run from the course root (or pass ``--course``). See docs/instructors.md.
@@ -40,31 +41,60 @@ def cmd_generate(args) -> int:
     return 0
 
 
+#: ``dlcourse grade`` exit statuses (documented in docs/instructors.md)
+EXIT_GRADED, EXIT_SOME_NOT_GRADED, EXIT_SETUP_ERROR = 0, 1, 2
+_LIMIT_FLAGS = (("cpu_s", "--cpu-s"), ("wall_s", "--wall-s"), ("memory_mb", "--memory-mb"),
+                ("file_mb", "--file-mb"), ("notebook_s", "--notebook-s"))
+
+
 def cmd_grade(args) -> int:
-    from dlcourse.autograde.engine import GradingSetupError, grade_paths
-    from dlcourse.autograde.report import write_reports
+    """Grade, write every report, then exit 0 (all graded), 1 (some submissions could not be
+    graded: see their ``problems``) or 2 (nothing graded: the course, the options or the
+    sandbox are wrong)."""
+    from dlcourse.autograde.engine import GradingSetupError, exit_status, grade_paths
+    from dlcourse.autograde.report import NOT_ISOLATED, write_reports
+    from dlcourse.autograde.spec import limit_overrides
 
     root = _course(args)
     hidden = None if args.public_only else (Path(args.hidden) if args.hidden else root / "grading")
     if hidden is not None and not hidden.is_dir():
         print(f"error: no hidden cases at {hidden} (pass --hidden DIR, or --public-only)", file=sys.stderr)
-        return 2
+        return EXIT_SETUP_ERROR
+    given = {name: getattr(args, name) for name, _ in _LIMIT_FLAGS if getattr(args, name) is not None}
+    try:
+        overrides = limit_overrides(given, "command line")
+    except ValueError as exc:
+        flag = dict(_LIMIT_FLAGS)
+        print(f"error: {exc} (flags: {', '.join(flag.values())})", file=sys.stderr)
+        return EXIT_SETUP_ERROR
+    if args.no_isolation:
+        print(f"warning: {NOT_ISOLATED}; student code runs on this machine with only the "
+              "in-process guards (every report is marked)", file=sys.stderr)
     start = time.perf_counter()
     try:
         records = grade_paths(args.submission, course_root=root, hidden_dir=hidden, jobs=args.jobs,
-                              progress=not args.quiet, fork_server=not args.no_fork_server)
+                              progress=not args.quiet, fork_server=not args.no_fork_server,
+                              isolated=not args.no_isolation, limit_overrides=overrides or None)
     except (GradingSetupError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_SETUP_ERROR
     paths = write_reports(records, args.out)
     elapsed = time.perf_counter() - start
     students = {r["student"] for r in records}
-    print(f"graded {len(records)} notebook(s) of {len(students)} student(s) in {elapsed:.1f} s")
+    print(f"graded {len(records)} notebook(s) of {len(students)} student(s) in {elapsed:.1f} s"
+          + (f" ({NOT_ISOLATED})" if args.no_isolation else ""))
     for r in records:
+        status = r.get("status", "graded")
+        note = "" if status == "graded" else f"  ({status}: {r['problems'][0] if r['problems'] else '?'})"
         print(f"  {r['student']:<24} {r['topic'] or '?':<20} {r['points']:g} / {r['max_points']:g}"
-              + ("" if r.get("unchanged", True) else "  (file changed during grading!)"))
+              + ("" if r.get("unchanged", True) else "  (file changed during grading!)") + note)
     print(f"wrote {paths['json']}, {paths['csv']} and {paths['feedback']}/")
-    return 0
+    code = exit_status(records)
+    if code:
+        bad = sum(r.get("status") == "not graded" for r in records)
+        print(f"{bad} submission(s) could not be graded (exit status 1): see their problems above "
+              f"and in {paths['json']}", file=sys.stderr)
+    return code
 
 
 def cmd_release(args) -> int:
@@ -97,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--no-fork-server", action="store_true",
                    help="start every case's interpreter from scratch instead of forking a numpy-ready template")
+    r.add_argument("--no-isolation", action="store_true",
+                   help="grade without the operating-system sandbox (bubblewrap) when it cannot run here; "
+                        "every report is marked NOT ISOLATED")
+    r.add_argument("--cpu-s", type=float, help="CPU seconds per case (overrides the assignment and LIMITS)")
+    r.add_argument("--wall-s", type=float, help="wall-clock seconds per case")
+    r.add_argument("--memory-mb", type=int, help="address space per case, MiB")
+    r.add_argument("--file-mb", type=int, help="largest file a case may write (output included), MiB")
+    r.add_argument("--notebook-s", type=float,
+                   help="wall-clock seconds all the cases of one notebook may use together")
     r.set_defaults(func=cmd_grade)
 
     s = sub.add_parser("release", help="build the student bundle")

@@ -3,34 +3,64 @@
 ``grade_paths`` takes one notebook or a folder of submissions (``student/*.ipynb``
 sub-folders or ``student.ipynb`` files), runs every (student, question, case) through
 :func:`dlcourse.autograde.sandbox.run_case` on a small thread pool (each case is its own
-process), and returns one record per student.  Questions and points come from the trusted
-``exercises/NN_topic.ipynb`` of the course, cases from ``dlcourse.autograde.cases`` (public)
-and ``grading/`` (hidden); the submission only contributes its graded cells' code.
+process), and returns one record per notebook.  Questions, points and limits come from the
+trusted ``exercises/NN_topic.ipynb`` of the course, cases from ``dlcourse.autograde.cases``
+(public) and ``grading/`` (hidden); the submission only contributes its graded cells' code.
+
+Submissions are untrusted input before any code runs, too: only regular files are read
+(checked with ``lstat`` before and ``fstat`` after an ``O_NOFOLLOW | O_NONBLOCK`` open, so a
+symbolic link, a FIFO, a device or a file that grows past the size cap is refused without
+blocking), and a submission that cannot be graded gets a record with the reason instead of
+stopping the batch.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import os
 import queue
 import re
+import stat
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
 from dlcourse.autograde import notebook as nbmod
-from dlcourse.autograde.sandbox import ForkServer, run_case
-from dlcourse.autograde.spec import Case, Limits, compare
+from dlcourse.autograde import sandbox
+from dlcourse.autograde.spec import (
+    BUDGET_REASON,
+    Case,
+    Limits,
+    compare,
+    reason_category,
+    with_overrides,
+)
 
 PUBLIC_PACKAGE = "dlcourse.autograde.cases"
 
 
+#: the largest submission that is read at all (a notebook with plots is a few MiB)
+MAX_SUBMISSION_BYTES = 50 * 2**20
+
+
 class GradingSetupError(RuntimeError):
     """The course is incomplete (no exercise notebook, no cases): the instructor's problem."""
+
+
+class IsolationUnavailable(GradingSetupError):
+    """The operating-system sandbox (bubblewrap) cannot run here, and isolation was asked for."""
+
+
+class SubmissionRefused(ValueError):
+    """A submission that is not a regular notebook file of a sane size: never opened or read."""
 
 
 def module_name(topic: str) -> str:
@@ -91,18 +121,36 @@ class TopicSpec:
     limits: dict[str, Limits]
     hints: dict[str, str]
 
+    @property
+    def notebook_s(self) -> float:
+        """The wall-clock budget of one notebook of this topic (the largest of its questions')."""
+        return max((lim.notebook_s for lim in self.limits.values()), default=Limits().notebook_s)
 
-def load_topic(topic: str, course_root: str | Path, hidden_dir: str | Path | None) -> TopicSpec:
-    """Questions from ``exercises/<topic>.ipynb``; public + hidden cases (hidden unless None)."""
+
+def load_topic(topic: str, course_root: str | Path, hidden_dir: str | Path | None,
+               overrides: dict | None = None) -> TopicSpec:
+    """Questions from ``exercises/<topic>.ipynb``; public + hidden cases (hidden unless None).
+
+    Each question's limits: the hidden module's ``LIMITS[qid]`` (else the defaults), with the
+    fields named in the exercise notebook's ``metadata.dlcourse.limits`` replaced, then those
+    named in ``overrides`` (the command line's).
+    """
     course_root = Path(course_root)
     ref = course_root / "exercises" / f"{topic}.ipynb"
     if not ref.is_file():
         ref = course_root / "solutions" / f"{topic}.ipynb"
     if not ref.is_file():
-        raise GradingSetupError(f"unknown topic {topic!r}: no exercises/{topic}.ipynb in {course_root}")
-    questions = nbmod.questions(nbmod.read(ref))
+        raise GradingSetupError(f"unknown topic {topic!r}: there is no exercises/{topic}.ipynb in {course_root} "
+                                "(check the notebook's metadata.dlcourse.topic or its NN_topic file name)")
+    ref_nb = nbmod.read(ref)
+    questions = nbmod.questions(ref_nb)
+    try:
+        assignment = nbmod.assignment_limits(ref_nb, str(ref))
+    except nbmod.NotebookFormatError as exc:
+        raise GradingSetupError(str(exc)) from None
     pub = public_module(topic)
     hid = hidden_module(topic, hidden_dir) if hidden_dir is not None else None
+    hidden_limits = getattr(hid, "LIMITS", {}) if hid is not None else {}
     cases, limits = {}, {}
     for q in questions:
         if q.kind != "auto":
@@ -110,9 +158,14 @@ def load_topic(topic: str, course_root: str | Path, hidden_dir: str | Path | Non
         cases[q.qid] = [("public", c) for c in module_cases(pub, q.qid)]
         if hid is not None:
             cases[q.qid] += [("hidden", c) for c in module_cases(hid, q.qid)]
-            limits[q.qid] = getattr(hid, "LIMITS", {}).get(q.qid, Limits())
-        else:
-            limits[q.qid] = Limits()
+        base = hidden_limits.get(q.qid, Limits())
+        if not isinstance(base, Limits):
+            raise GradingSetupError(f"{hid.__name__}.LIMITS[{q.qid!r}] must be a Limits(...), "
+                                    f"got {type(base).__name__}")
+        try:
+            limits[q.qid] = with_overrides(with_overrides(base, assignment), overrides)
+        except ValueError as exc:
+            raise GradingSetupError(str(exc)) from None
     return TopicSpec(topic, questions, cases, limits, dict(getattr(pub, "HINTS", {})))
 
 
@@ -125,36 +178,140 @@ def safe_name(name: str) -> str:
     return _SAFE.sub("_", name).strip("._") or "student"
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_submission(path: str | Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> tuple[bytes, os.stat_result]:
+    """The bytes of a submission that is a regular file of at most ``max_bytes``, and its stat.
+
+    Checked with ``lstat`` before anything is opened: a symbolic link (whatever it points to,
+    a solution notebook included), a FIFO, a socket, a device or a folder is refused, as is a
+    file whose size (sparse or not) is over the cap.  The file is then opened with
+    ``O_NOFOLLOW | O_NONBLOCK`` (a link or a FIFO swapped in after the check neither is
+    followed nor blocks) and ``fstat`` must show the very file that was checked.  Raises
+    :class:`SubmissionRefused` with the reason, or OSError when the file cannot be read.
+    """
+    path = os.fspath(path)
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        extra = ""
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                extra = f" to {os.readlink(path)!r}"
+            except OSError:
+                pass
+        raise SubmissionRefused(f"the submission is {_kind(st.st_mode)}{extra}, not a regular notebook file: "
+                                "only the .ipynb file itself is graded (hand in a copy, not a link)")
+    if st.st_size > max_bytes:
+        raise SubmissionRefused(f"the submission is {st.st_size / 2**20:,.0f} MiB; at most "
+                                f"{max_bytes / 2**20:g} MiB is read (clear the notebook's outputs and hand it in again)")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SubmissionRefused("the submission became a symbolic link while it was being read") from None
+        raise
+    try:
+        fst = os.fstat(fd)
+        if not stat.S_ISREG(fst.st_mode) or (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
+            raise SubmissionRefused("the submission was replaced while it was being read (it is now "
+                                    f"{_kind(fst.st_mode) if not stat.S_ISREG(fst.st_mode) else 'another file'})")
+        if fst.st_size > max_bytes:
+            raise SubmissionRefused(f"the submission grew past {max_bytes / 2**20:g} MiB while it was being read")
+        chunks, size = [], 0
+        while size <= max_bytes:
+            block = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not block:
+                break
+            chunks.append(block)
+            size += len(block)
+        if size > max_bytes:
+            raise SubmissionRefused(f"the submission grew past {max_bytes / 2**20:g} MiB while it was being read")
+        return b"".join(chunks), fst
+    finally:
+        os.close(fd)
+
+
+def sha256(path: str | Path) -> str:
+    """SHA-256 of a submission, read as :func:`read_submission` reads it."""
+    return hashlib.sha256(read_submission(path)[0]).hexdigest()
+
+
+def _walk_student(folder: Path) -> list[Path]:
+    """A student folder's notebooks (any file named ``*.ipynb``, and symbolic links to
+    folders: both get a record), never following a link."""
+    out = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return [folder]
+    for entry in entries:
+        if entry.name == ".ipynb_checkpoints":
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            out.extend(_walk_student(Path(entry.path)))
+        elif entry.name.endswith(".ipynb") or (entry.is_symlink() and os.path.isdir(entry.path)):
+            out.append(Path(entry.path))
+    return out
 
 
 def discover(path: str | Path) -> list[tuple[str, Path]]:
     """``(student, notebook)`` pairs: a notebook alone, or a folder of students.
 
     In a folder, each sub-folder is a student (all its ``*.ipynb``, checkpoints skipped) and
-    each top-level ``*.ipynb`` is a student named after the file.
+    each top-level ``*.ipynb`` is a student named after the file.  Symbolic links are never
+    followed inside the folder: a link named like a notebook, or a link to a folder, is
+    returned as it is so that grading refuses it with a reason.  Nothing is opened here.
     """
     path = Path(path)
-    if path.is_file():
-        return [(path.stem, path)]
-    if not path.is_dir():
+    if not os.path.lexists(path):
         raise FileNotFoundError(f"no notebook or folder at {path}")
+    if not path.is_dir():  # one submission, whatever it is: grading checks what it is
+        return [(path.stem, path)]
     out = []
-    for entry in sorted(path.iterdir()):
+    for entry in sorted(os.scandir(path), key=lambda e: e.name):
         if entry.name.startswith("."):
             continue
-        if entry.is_dir():
-            for nb in sorted(entry.rglob("*.ipynb")):
-                if ".ipynb_checkpoints" not in nb.parts:
-                    out.append((entry.name, nb))
-        elif entry.suffix == ".ipynb":
-            out.append((entry.stem, entry))
+        p = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            out.extend((entry.name, nb) for nb in _walk_student(p))
+        elif entry.name.endswith(".ipynb"):
+            out.append((p.stem, p))
+        elif entry.is_symlink():
+            out.append((entry.name, p))
     return out
+
+
+class _Budget:
+    """The wall-clock time one notebook's cases may still use, shared by worker threads.
+
+    A case reserves up to its own wall limit before it starts and gives back what it did not
+    use, so that cases running in parallel never use more than the budget together.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self._left = float(seconds)
+        self._lock = threading.Lock()
+
+    def reserve(self, want: float) -> float:
+        with self._lock:
+            if self._left <= 0:
+                return 0.0
+            got = min(float(want), self._left)
+            self._left -= got
+            return got
+
+    def settle(self, reserved: float, used: float) -> None:
+        with self._lock:
+            self._left += reserved - used
 
 
 @dataclass
@@ -165,31 +322,79 @@ class _Task:
     visibility: str
     case: Case
     limits: Limits
+    budget: _Budget
     result: dict = field(default_factory=dict)
 
 
-def _prepare(student: str, path: Path, course_root: Path, hidden_dir, topics: dict,
-             qids: set[str] | None = None, limits: Limits | None = None) -> tuple[dict, list[_Task]]:
-    """Read one submission (read-only) and build its tasks; problems become reasons."""
-    record = {"student": student, "notebook": str(path), "topic": None, "points": 0.0,
-              "max_points": 0.0, "manual_points": 0.0, "questions": [], "problems": []}
+def _new_record(student: str, path: Path, isolated: bool) -> dict:
+    return {"student": student, "notebook": str(path), "topic": None, "status": "graded", "isolated": isolated,
+            "points": 0.0, "max_points": 0.0, "manual_points": 0.0, "questions": [], "problems": []}
+
+
+def _not_graded(record: dict, why: str) -> None:
+    record["status"] = "not graded"
+    record["problems"].append(why)
+
+
+def _read(student: str, path: Path, isolated: bool) -> tuple[dict, object | None]:
+    """Read one submission (read-only): its record, its notebook (None when unreadable)."""
+    record = _new_record(student, path, isolated)
+    nb = None
     try:
-        record["sha256_before"] = sha256(path)
-        raw = path.read_bytes()
-        if len(raw) > 50 * 2**20:
-            raise ValueError("the file is larger than 50 MiB")
-        nb = nbmod.nbformat.reads(raw.decode("utf-8"), as_version=4)
-    except Exception as exc:
-        record["problems"].append(f"the notebook could not be read ({type(exc).__name__}: {str(exc)[:200]})")
-        nb = None
-    topic = nbmod.topic_of(nb, path) if nb is not None else nbmod.topic_of({"metadata": {}}, path)
-    record["topic"] = topic
-    if topic is None:
-        record["problems"].append("the topic is unknown (no metadata.dlcourse.topic and no NN_ file name)")
-        return record, []
-    if topic not in topics:
-        topics[topic] = load_topic(topic, course_root, hidden_dir)
-    spec: TopicSpec = topics[topic]
+        raw, st = read_submission(path)
+    except SubmissionRefused as exc:
+        _not_graded(record, str(exc))
+        raw = None
+    except OSError as exc:
+        _not_graded(record, f"the notebook could not be read ({type(exc).__name__}: {exc.strerror or exc}); "
+                            "check its permissions")
+        raw = None
+    if raw is not None:
+        record["sha256_before"] = hashlib.sha256(raw).hexdigest()
+        record["mtime_ns"] = st.st_mtime_ns
+        try:
+            nb = nbmod.nbformat.reads(raw.decode("utf-8"), as_version=4)
+            if not isinstance(nb.get("cells"), list) or not isinstance(nb.get("metadata", {}), dict):
+                raise ValueError("no list of cells")
+        except Exception as exc:
+            _not_graded(record, f"the notebook could not be read ({type(exc).__name__}: {str(exc)[:200]}); "
+                                "hand in the .ipynb file saved by Jupyter")
+            nb = None
+    try:
+        record["topic"] = nbmod.topic_of(nb if nb is not None else {"metadata": {}}, path)
+    except Exception:  # metadata of the wrong type
+        record["topic"] = nbmod.topic_of({"metadata": {}}, path)
+    if record["topic"] is None and record["status"] == "graded":
+        _not_graded(record, "the topic is unknown (no metadata.dlcourse.topic and no NN_topic file name)")
+    return record, nb
+
+
+def _supersede(records: list[dict], notebooks: list) -> None:
+    """One graded notebook per (student, topic): the newest readable one by modification time
+    (ties: the last file name); the others get the reason and no questions."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(records):
+        if r["topic"] is not None:
+            groups.setdefault((r["student"], r["topic"]), []).append(i)
+    for idx in groups.values():
+        if len(idx) < 2:
+            continue
+        readable = [i for i in idx if notebooks[i] is not None]
+        winner = max(readable or idx, key=lambda i: (records[i].get("mtime_ns", -1), records[i]["notebook"]))
+        for i in idx:
+            if i == winner:
+                continue
+            notebooks[i] = None
+            if records[i]["status"] == "graded":
+                records[i]["status"] = "superseded"
+                records[i]["problems"].append(
+                    f"superseded by {Path(records[winner]['notebook']).name}: of several notebooks of one topic, "
+                    "only the newest (by modification time) is graded")
+            records[i]["superseded_by"] = records[winner]["notebook"]
+
+
+def _build(record: dict, nb, spec: TopicSpec, qids: set[str] | None, limits: Limits | None) -> list[_Task]:
+    """The record's questions and the tasks that grade them; problems become reasons."""
     auto = [q.qid for q in spec.questions if q.kind == "auto"]
     extracted, answers = None, {}
     if nb is not None:
@@ -197,11 +402,14 @@ def _prepare(student: str, path: Path, course_root: Path, hidden_dir, topics: di
             extracted = nbmod.extract_graded_code(nb, auto)
             answers = nbmod.cells_by_qid(nb)
         except Exception as exc:  # a malformed notebook structure
-            record["problems"].append(f"the notebook's cells could not be read ({type(exc).__name__})")
+            _not_graded(record, f"the notebook's cells could not be read ({type(exc).__name__})")
+            extracted = None
+    graded = [q for q in spec.questions if qids is None or q.qid in qids]
+    budget = _Budget(limits.notebook_s if limits is not None else
+                     max((spec.limits[q.qid].notebook_s for q in graded if q.kind == "auto"), default=spec.notebook_s))
+    record["time_budget_s"] = budget.seconds
     tasks = []
-    for q in spec.questions:
-        if qids is not None and q.qid not in qids:
-            continue
+    for q in graded:
         entry = {"qid": q.qid, "kind": q.kind, "max_points": q.points, "points": 0.0, "cases": [], "lost": []}
         record["questions"].append(entry)
         if q.kind == "manual":
@@ -211,35 +419,83 @@ def _prepare(student: str, path: Path, course_root: Path, hidden_dir, topics: di
             record["manual_points"] += q.points
             continue
         record["max_points"] += q.points
+        q_limits = limits or spec.limits[q.qid]
+        entry["limits"] = asdict(q_limits)
         problem = None
         if extracted is None:
             problem = "the notebook could not be read"
         elif q.qid in extracted.problems:
             problem = extracted.problems[q.qid]
         for vis, case in spec.cases[q.qid]:
-            res = {"name": case.name, "visibility": vis, "weight": case.weight, "passed": False, "reason": problem}
+            res = {"name": case.name, "visibility": vis, "weight": case.weight, "passed": False,
+                   "reason": problem, "stage": "prepare"}
             entry["cases"].append(res)
             if problem is None:
-                tasks.append(_Task(entry, q.qid, extracted.cells, vis, case, limits or spec.limits[q.qid], res))
-    return record, tasks
+                tasks.append(_Task(entry, q.qid, extracted.cells, vis, case, q_limits, budget, res))
+    return tasks
 
 
-def _run(task: _Task, python: str | None, servers: queue.Queue | None) -> None:
-    server = servers.get() if servers is not None else None
+def _accepts(fn, name: str) -> bool:
     try:
-        run = run_case(task.code, task.qid, task.case, task.limits, python=python, server=server)
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def isolation_problem(python: str | None = None) -> str | None:
+    """Why the operating-system sandbox cannot run here (None when it can).
+
+    Asks :func:`dlcourse.autograde.sandbox.isolation_problem`; a sandbox without that check
+    has no isolation to offer, which is not reported as a problem (see :func:`isolation_supported`).
+    """
+    check = getattr(sandbox, "isolation_problem", None)
+    if check is None:
+        return None
+    return check(python) if _accepts(check, "python") else check()
+
+
+def isolation_supported() -> bool:
+    """Whether this sandbox module runs cases under the operating-system sandbox at all."""
+    return hasattr(sandbox, "isolation_problem") and _accepts(sandbox.run_case, "isolated")
+
+
+def _run(task: _Task, python: str | None, servers: queue.Queue | None, isolated: bool) -> None:
+    reserved = task.budget.reserve(task.limits.wall_s)
+    if reserved <= 0:
+        task.result.update(reason=BUDGET_REASON.format(seconds=task.budget.seconds), stage="budget")
+        return
+    limits = task.limits if reserved >= task.limits.wall_s else replace(task.limits, wall_s=reserved)
+    server = servers.get() if servers is not None else None
+    kw = {"isolated": isolated} if _accepts(sandbox.run_case, "isolated") else {}
+    start = time.monotonic()
+    try:
+        run = sandbox.run_case(task.code, task.qid, task.case, limits, python=python, server=server, **kw)
     finally:
+        used = time.monotonic() - start
+        task.budget.settle(reserved, used)
         if server is not None:
             servers.put(server)
+    task.result["seconds"] = round(used, 3)
     if not run.ok:
-        task.result["reason"] = run.reason
+        if reserved < task.limits.wall_s and used >= reserved:  # cut short by the budget
+            task.result.update(reason=BUDGET_REASON.format(seconds=task.budget.seconds), stage="budget")
+        else:
+            task.result.update(reason=run.reason, stage="run")
+        if run.output_tail:
+            task.result["output_tail"] = run.output_tail[-1500:]
         return
     reason = compare(task.case, run.value)
-    task.result["passed"] = reason is None
-    task.result["reason"] = reason
+    task.result.update(passed=reason is None, reason=reason, stage="compare")
 
 
 def _score(record: dict, hints: dict[str, str], cases_by_q: dict[str, list[tuple[str, Case]]]) -> None:
+    """Points per question and in total; one ``lost`` entry per failed case.
+
+    Each ``lost`` entry keeps the full reason (for the instructor's JSON) and a ``category``
+    (:func:`~dlcourse.autograde.spec.reason_category`), which is all the student's feedback
+    shows of a hidden case.  The hint is the first failed case's ``hint`` (written by the
+    instructor, so a hidden case's may be shown unless it names the case), else the question's.
+    """
     total = 0.0
     for entry in record["questions"]:
         if entry["kind"] != "auto":
@@ -248,16 +504,24 @@ def _score(record: dict, hints: dict[str, str], cases_by_q: dict[str, list[tuple
         got = sum(c["weight"] for c in entry["cases"] if c["passed"])
         entry["points"] = round(entry["max_points"] * got / weights, 2) if weights else 0.0
         per_case = entry["max_points"] / weights if weights else 0.0
-        case_hints = {c.name: c.hint for _, c in cases_by_q.get(entry["qid"], [])}
+        case_hints = {(vis, c.name): c.hint for vis, c in cases_by_q.get(entry["qid"], [])}
+        count = {vis: sum(c["visibility"] == vis for c in entry["cases"]) for vis in ("public", "hidden")}
+        seen = {"public": 0, "hidden": 0}
+        hint = None
         for c in entry["cases"]:
-            if not c["passed"]:
-                lost = round(per_case * c["weight"], 2)
-                entry["lost"].append({"points": lost, "case": f"{c['visibility']} case '{c['name']}'",
-                                      "reason": c["reason"] or "failed"})
-        hint = hints.get(entry["qid"], "")
+            vis = c["visibility"]
+            seen[vis] = seen.get(vis, 0) + 1
+            c["category"] = None if c["passed"] else reason_category(c["reason"], c.get("stage", "run"))
+            if c["passed"]:
+                continue
+            entry["lost"].append({"points": round(per_case * c["weight"], 2), "case": f"{vis} case '{c['name']}'",
+                                  "name": c["name"], "visibility": vis, "index": seen[vis], "of": count.get(vis, 0),
+                                  "reason": c["reason"] or "failed", "category": c["category"]})
+            case_hint = case_hints.get((vis, c["name"]))
+            if hint is None and case_hint and not (vis == "hidden" and c["name"] in case_hint):
+                hint = case_hint
         if entry["lost"]:
-            hint = next((case_hints[c["name"]] for c in entry["cases"] if not c["passed"] and case_hints.get(c["name"])), hint)
-            entry["hint"] = hint
+            entry["hint"] = hint or hints.get(entry["qid"], "")
         total += entry["points"]
     record["points"] = round(total, 2)
 
@@ -265,26 +529,58 @@ def _score(record: dict, hints: dict[str, str], cases_by_q: dict[str, list[tuple
 def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
                 hidden_dir: str | Path | None = "default", jobs: int | None = None,
                 progress: bool = True, python: str | None = None, qids: set[str] | None = None,
-                limits: Limits | None = None, fork_server: bool = True) -> list[dict]:
+                limits: Limits | None = None, fork_server: bool = True, isolated: bool = True,
+                limit_overrides: dict | None = None) -> list[dict]:
     """Grade one notebook or a folder; returns one record per (student, notebook).
 
     ``hidden_dir="default"`` means ``<course_root>/grading``; ``None`` grades with the public
     cases only.  ``qids`` restricts grading to some questions; ``limits`` replaces every
-    question's limits.  With ``fork_server`` (default) case processes are forked from one
-    numpy-ready template interpreter per worker (:class:`~dlcourse.autograde.sandbox.ForkServer`);
-    without it each case starts ``python`` from scratch (slower, same isolation).  Never
+    question's limits; ``limit_overrides`` (``{"cpu_s": 10}``, the command line's) replaces
+    only the fields it names, over the assignment's and the hidden module's.  With
+    ``fork_server`` (default) case processes are forked from one numpy-ready template
+    interpreter per worker (:class:`~dlcourse.autograde.sandbox.ForkServer`); without it each
+    case starts its own.  ``isolated`` (default) runs every case under the operating-system
+    sandbox and raises :class:`IsolationUnavailable` when it cannot run here; ``False`` (the
+    instructor's explicit ``--no-isolation``) grades without it and marks every record
+    ``"isolated": false``.  A submission that cannot be graded (refused, unreadable, unknown
+    topic) gets a record with ``"status": "not graded"`` and its reason in ``problems``; a
+    notebook replaced by a newer one of the same topic ``"status": "superseded"``.  Never
     executes student code in this process.
     """
     course_root = Path(course_root) if course_root else find_course_root()
     if hidden_dir == "default":
         hidden_dir = course_root / "grading"
+    if isolated:
+        problem = isolation_problem(python)
+        if problem:
+            raise IsolationUnavailable(problem)
+    isolated_flag = bool(isolated) and isolation_supported()
+    if limit_overrides:
+        with_overrides(Limits(), limit_overrides)  # a bad override is the instructor's error, before any work
     subs = discover(path)
-    topics: dict[str, TopicSpec] = {}
-    records, tasks = [], []
+    records, notebooks = [], []
     for student, nb_path in subs:
-        record, t = _prepare(student, nb_path, course_root, hidden_dir, topics, qids, limits)
+        record, nb = _read(student, nb_path, isolated_flag)
         records.append(record)
-        tasks.extend(t)
+        notebooks.append(nb)
+    _supersede(records, notebooks)
+    topics: dict[str, TopicSpec | str] = {}
+    tasks = []
+    for record, nb in zip(records, notebooks, strict=True):
+        topic = record["topic"]
+        if topic is None or record["status"] == "superseded":
+            continue
+        if topic not in topics:
+            try:
+                topics[topic] = load_topic(topic, course_root, hidden_dir, limit_overrides)
+            except Exception as exc:  # this topic's problem, not the batch's
+                topics[topic] = f"{exc}" if isinstance(exc, GradingSetupError) else \
+                    f"the cases of topic {topic!r} could not be loaded ({type(exc).__name__}: {exc})"
+        spec = topics[topic]
+        if isinstance(spec, str):
+            _not_graded(record, spec)
+            continue
+        tasks.extend(_build(record, nb, spec, qids, limits))
     jobs = max(1, jobs or (os.cpu_count() or 1))
     bar = None
     if progress:
@@ -292,13 +588,14 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
 
         bar = tqdm(total=len(tasks), desc=f"grading {len(records)} notebook(s)", unit="case")
     servers: queue.Queue | None = None
-    if fork_server and tasks:
-        servers = queue.Queue()
-        for _ in range(jobs):
-            servers.put(ForkServer(python))
+    kw = {"isolated": isolated_flag} if _accepts(sandbox.ForkServer, "isolated") else {}
     try:
+        if fork_server and tasks:
+            servers = queue.Queue()
+            for _ in range(jobs):
+                servers.put(sandbox.ForkServer(python, **kw))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for _ in pool.map(lambda t: _run(t, python, servers), tasks):
+            for _ in pool.map(lambda t: _run(t, python, servers, isolated_flag), tasks):
                 if bar is not None:
                     bar.update(1)
     finally:
@@ -308,10 +605,17 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
             servers.get().close()
     for record, (_, nb_path) in zip(records, subs, strict=True):
         spec = topics.get(record["topic"])
+        spec = spec if isinstance(spec, TopicSpec) else None
         _score(record, spec.hints if spec else {}, spec.cases if spec else {})
-        try:
-            record["sha256_after"] = sha256(nb_path)
-        except OSError:
-            record["sha256_after"] = None
-        record["unchanged"] = record.get("sha256_before") == record["sha256_after"]
+        if "sha256_before" in record:
+            try:
+                record["sha256_after"] = sha256(nb_path)
+            except (OSError, SubmissionRefused):
+                record["sha256_after"] = None
+            record["unchanged"] = record["sha256_before"] == record["sha256_after"]
     return records
+
+
+def exit_status(records: list[dict]) -> int:
+    """0 when every submission was graded (superseded duplicates included), 1 when some could not be."""
+    return 1 if any(r.get("status") == "not graded" for r in records) else 0

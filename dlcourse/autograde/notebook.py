@@ -68,6 +68,24 @@ def topic_of(nb, path: str | Path | None = None) -> str | None:
     return None
 
 
+def assignment_limits(nb, name: str = "notebook") -> dict[str, float | int]:
+    """The limits an assignment sets in ``metadata.dlcourse.limits`` (read from a *trusted*
+    notebook: ``exercises/NN_topic.ipynb``, never a submission).
+
+    E.g. ``{"cpu_s": 10, "notebook_s": 300}`` raises those limits for every question of the
+    assignment, over the hidden module's ``LIMITS``; the command line overrides both.  Raises
+    :class:`NotebookFormatError` on an unknown key or a value that is not a positive number.
+    """
+    from dlcourse.autograde.spec import limit_overrides
+
+    meta = nb.get("metadata", {}).get("dlcourse", {})
+    data = meta.get("limits") if isinstance(meta, dict) else None
+    try:
+        return limit_overrides(data, f"{name}: metadata.dlcourse.limits")
+    except ValueError as exc:
+        raise NotebookFormatError(str(exc)) from None
+
+
 def questions(nb) -> list[Question]:
     """The notebook's questions, in order (read from a *trusted* notebook)."""
     out = []
@@ -132,6 +150,7 @@ def validate_solution(nb, name: str = "notebook") -> list[Question]:
     topic = topic_of(nb)
     if topic is None:
         raise NotebookFormatError(f"{name}: metadata.dlcourse.topic must be set to 'NN_topic'")
+    assignment_limits(nb, name)
     seen: set[str] = set()
     cells = nb.cells
     for i, cell in enumerate(cells):

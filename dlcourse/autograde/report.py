@@ -1,4 +1,11 @@
-"""Write grading results: ``grades.json``, ``gradebook.csv`` and ``feedback/<student>.md``."""
+"""Write grading results: ``grades.json``, ``gradebook.csv`` and ``feedback/<student>.md``.
+
+The JSON is the instructor's and keeps every detail (case names, full reasons, output tails).
+The feedback files are the students': public cases are named with their full reason, hidden
+cases only as "hidden case k of n: <category>" (:func:`~dlcourse.autograde.spec.reason_category`),
+so that neither the hidden inputs and expected values nor anything the student's code printed
+or raised while running them (a way to smuggle the inputs out) reaches a student.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from dlcourse.autograde.engine import safe_name
+from dlcourse.autograde.spec import reason_category
+
+#: the first line of every feedback file graded with ``--no-isolation``
+NOT_ISOLATED = "NOT ISOLATED: graded without the operating-system sandbox"
 
 
 def by_student(records: list[dict]) -> dict[str, list[dict]]:
@@ -15,6 +26,10 @@ def by_student(records: list[dict]) -> dict[str, list[dict]]:
     for r in records:
         out[r["student"]].append(r)
     return dict(out)
+
+
+def _isolated(recs: list[dict]) -> bool:
+    return all(r.get("isolated", True) for r in recs)
 
 
 def write_reports(records: list[dict], out_dir: str | Path) -> dict[str, Path]:
@@ -29,6 +44,8 @@ def write_reports(records: list[dict], out_dir: str | Path) -> dict[str, Path]:
             "points": round(sum(r["points"] for r in recs), 2),
             "max_points": round(sum(r["max_points"] for r in recs), 2),
             "manual_points_pending": round(sum(r["manual_points"] for r in recs), 2),
+            "isolated": _isolated(recs),
+            "graded": all(r.get("status", "graded") != "not graded" for r in recs),
             "notebooks": recs,
         })
     paths = {"json": out / "grades.json", "csv": out / "gradebook.csv", "feedback": out / "feedback"}
@@ -42,11 +59,13 @@ def write_reports(records: list[dict], out_dir: str | Path) -> dict[str, Path]:
                 columns.append(col)
     with open(paths["csv"], "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["student", "points", "max_points", *columns])
+        w.writerow(["student", "points", "max_points", *columns, "isolated", "problems"])
         for s in summary:
             cells = {f"{r['topic']}:{q['qid']}": ("manual" if q["points"] is None else q["points"])
                      for r in s["notebooks"] for q in r["questions"]}
-            w.writerow([s["student"], s["points"], s["max_points"], *[cells.get(c, "") for c in columns]])
+            problems = "; ".join(f"{Path(r['notebook']).name}: {p}" for r in s["notebooks"] for p in r["problems"])
+            w.writerow([s["student"], s["points"], s["max_points"], *[cells.get(c, "") for c in columns],
+                        "yes" if s["isolated"] else "no", problems])
 
     for s in summary:
         (paths["feedback"] / f"{safe_name(s['student'])}.md").write_text(feedback_markdown(s), encoding="utf-8")
@@ -57,19 +76,31 @@ def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def lost_line(lost: dict) -> str:
+    """How a student's feedback shows one lost case: a public one in full, a hidden one as a category."""
+    if lost.get("visibility") == "hidden" or str(lost.get("case", "")).startswith("hidden"):
+        category = lost.get("category") or reason_category(lost.get("reason"), "run")
+        return f"hidden case {lost.get('index', '?')} of {lost.get('of', '?')}: {category}"
+    return f"{lost['case']}: {_md(lost['reason'])}"
+
+
 def feedback_markdown(s: dict) -> str:
-    lines = [f"# Feedback for {s['student']}", "",
-             f"**Automatic score: {s['points']:g} / {s['max_points']:g}**"
-             + (f" (+ up to {s['manual_points_pending']:g} for written answers, graded by hand)"
-                if s["manual_points_pending"] else ""), ""]
+    lines = [NOT_ISOLATED, ""] if not s.get("isolated", _isolated(s["notebooks"])) else []
+    lines += [f"# Feedback for {s['student']}", "",
+              f"**Automatic score: {s['points']:g} / {s['max_points']:g}**"
+              + (f" (+ up to {s['manual_points_pending']:g} for written answers, graded by hand)"
+                 if s["manual_points_pending"] else ""), ""]
     for r in s["notebooks"]:
         lines += [f"## {r['topic'] or 'unknown topic'} — {r['points']:g} / {r['max_points']:g}", "",
-                  f"Notebook: `{Path(r['notebook']).name}`", ""]
+                  f"Notebook: `{_md(Path(r['notebook']).name)}`", ""]
+        if r.get("status") == "not graded":
+            lines.append("- **Not graded**: this notebook could not be graded; the reason is below.")
         for p in r["problems"]:
             lines.append(f"- Problem: {_md(p)}")
         if r["problems"]:
             lines.append("")
-        lines += ["| question | points | cases passed |", "|---|---|---|"]
+        if r["questions"]:
+            lines += ["| question | points | cases passed |", "|---|---|---|"]
         for q in r["questions"]:
             if q["kind"] == "manual":
                 lines.append(f"| {q['qid']} | pending / {q['max_points']:g} (written) | — |")
@@ -81,7 +112,7 @@ def feedback_markdown(s: dict) -> str:
             if q["kind"] == "auto" and q["lost"]:
                 lines.append(f"### {q['qid']}: points lost")
                 for lost in q["lost"]:
-                    lines.append(f"- −{lost['points']:g}: {lost['case']}: {_md(lost['reason'])}")
+                    lines.append(f"- −{lost['points']:g}: {lost_line(lost)}")
                 if q.get("hint"):
                     lines.append(f"- Hint: {_md(q['hint'])}")
                 lines.append("")

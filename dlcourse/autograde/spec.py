@@ -9,15 +9,15 @@ student code made: results arrive as plain numpy arrays decoded from an ``.npz``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from dlcourse.autograde.sandbox_child import NUMERIC_KINDS, NotPlainError, decode_args, to_plain
 
-__all__ = ["Case", "Limits", "NotPlainError", "Rng", "compare", "copy_args", "decode_args",
-           "encode_args", "expected_plain", "format_value", "to_plain"]
+__all__ = ["LIMIT_FIELDS", "Case", "Limits", "NotPlainError", "Rng", "compare", "copy_args", "decode_args",
+           "encode_args", "expected_plain", "format_value", "limit_overrides", "to_plain", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,54 @@ class Rng:
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one case's sandboxed process."""
+    """Resource limits of one case's sandboxed process, and of the notebook it belongs to.
+
+    ``notebook_s`` is not a limit of one process: it is the wall-clock time all the cases of
+    one notebook may use together (summed, also when they run in parallel), so that a
+    submission that sleeps in every case costs the grader at most that long.  Where limits
+    come from, in order of precedence: the command line, the exercise notebook's
+    ``metadata.dlcourse.limits``, the hidden module's ``LIMITS``, these defaults.
+    """
 
     cpu_s: float = 5.0  # RLIMIT_CPU
     wall_s: float = 20.0  # wall clock, then the process group is killed
     memory_mb: int = 1024  # RLIMIT_AS, on top of what the interpreter and numpy take
     file_mb: int = 16  # RLIMIT_FSIZE: biggest file the process may write (stdout included)
+    notebook_s: float = 120.0  # the wall-clock budget of all of one notebook's cases together
+
+
+#: the fields of :class:`Limits`, with the type each one takes
+LIMIT_FIELDS: dict[str, type] = {"cpu_s": float, "wall_s": float, "memory_mb": int, "file_mb": int,
+                                 "notebook_s": float}
+
+
+def limit_overrides(data: Any, where: str) -> dict[str, float | int]:
+    """Validate a mapping of limit overrides (``{"cpu_s": 10, ...}``) read from ``where``.
+
+    Raises ValueError naming the key or value that is wrong and what is expected, so that a
+    typo in a notebook's metadata or on the command line is never silently ignored.
+    """
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: limits must be a mapping like {{\"cpu_s\": 10}}, got {type(data).__name__}")
+    out: dict[str, float | int] = {}
+    for key, value in data.items():
+        if key not in LIMIT_FIELDS:
+            raise ValueError(f"{where}: unknown limit {key!r}; expected one of {', '.join(LIMIT_FIELDS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                or value != value or value == float("inf"):
+            raise ValueError(f"{where}: limit {key!r} must be a positive finite number, got {value!r}")
+        kind = LIMIT_FIELDS[key]
+        if kind is int and value != int(value):
+            raise ValueError(f"{where}: limit {key!r} must be a whole number of MiB, got {value!r}")
+        out[key] = kind(value)
+    return out
+
+
+def with_overrides(base: Limits, overrides: dict | None) -> Limits:
+    """``base`` with the fields named in ``overrides`` replaced (validated first)."""
+    return replace(base, **limit_overrides(overrides, "limits")) if overrides else base
 
 
 @dataclass
@@ -171,3 +213,87 @@ def encode_args(args: tuple, kwargs: dict) -> tuple[dict, dict[str, np.ndarray]]
 def copy_args(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     """Fresh copies of a case's arguments, as the sandbox would receive them."""
     return decode_args(*encode_args(args, kwargs))
+
+
+# --- what a student may learn about a failed hidden case --------------------------------
+
+#: the reason of a case that was not run because its notebook's time budget was used up
+BUDGET_REASON = "the notebook's time budget of {seconds:g} s was used up"
+
+# (pattern at the start of a reason, category); the first match wins.  Every reason the
+# sandbox (sandbox.py, sandbox_child.py) and compare() write is covered by a test.
+_RUN_CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("not implemented", "not implemented"),
+    ("did not finish within", "timed out"),
+    ("exceeded the CPU-time limit", "exceeded the CPU-time limit"),
+    ("ran out of memory", "ran out of memory"),
+    ("wrote more than", "wrote too much output"),
+    ("maximum recursion depth exceeded", "infinite recursion"),
+    ("the code called sys.exit", "called sys.exit()"),
+    ("wrong return type", "wrong type"),
+    ("function ", "function not defined"),
+    ("the process crashed", "crashed"),
+    ("the process was killed by signal", "killed by a signal"),
+    ("the process ended without reporting a result", "ended without a result"),
+    ("the process exited with code", "ended without a result"),
+    ("the result could not be read", "returned a result that could not be read"),
+    ("the result could not be saved", "returned a result that could not be saved"),
+    ("grader error", "grader error (not your fault: the instructor sees the details)"),
+    ("the notebook's time budget of", "not run: the notebook's time budget was used up"),
+)
+_COMPARE_CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("not a plain numpy array", "wrong type"),
+    ("is not numeric", "wrong type"),
+    ("shape ", "wrong shape"),
+    ("holds NaN or inf", "NaN or inf"),
+    ("NaN/inf in the wrong places", "NaN or inf"),
+    ("entries differ", "wrong value"),
+    ("values differ", "wrong value"),
+    ("expected a tuple of", "wrong number of returned values"),
+    ("expected a single value", "wrong number of returned values"),
+    ("result rejected by the validator", "wrong value"),
+)
+
+
+def _builtin_exception_names() -> frozenset[str]:
+    import builtins
+
+    names = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
+    return frozenset(names | {"LinAlgError", "AxisError"})
+
+
+_EXCEPTION_NAMES = _builtin_exception_names()
+
+
+def reason_category(reason: str | None, stage: str = "run") -> str:
+    """A fixed category for the reason a case failed: what a student may see of a hidden case.
+
+    ``stage`` is where the reason comes from: ``"compare"`` (:func:`compare`, or a ``check=``
+    validator), ``"run"`` (the sandbox) or ``"prepare"`` (the submission's cells, before any
+    case ran).  The category never contains text from the case (its name, inputs, expected
+    values) or text the student's code produced while running it: a student could raise
+    ``ValueError(str(args))`` or name an exception class after the inputs, so ``raised X`` keeps
+    ``X`` only when it is a built-in exception name.  An unknown reason maps to
+    ``"wrong value"`` after a comparison and to ``"failed"`` otherwise.
+    """
+    text = (reason or "").strip()
+    if stage == "compare":
+        body = text.split(": ", 1)[1] if text.startswith(("result: ", "element ")) else text
+        for pattern, category in _COMPARE_CATEGORIES:
+            if body.startswith(pattern) or pattern in body.split(";")[0]:
+                return category
+        return "wrong value"
+    if stage == "prepare":
+        for words, category in (("not found", "not run: the graded cell was not found"),
+                                ("syntax error", "not run: the graded cell has a syntax error"),
+                                ("could not be read", "not run: the notebook could not be read")):
+            if words in text:
+                return category
+        return "not run: the graded cell could not be used"
+    if text.startswith("raised "):
+        name = text[len("raised "):].split(":", 1)[0].split(" ", 1)[0]
+        return f"raised {name}" if name in _EXCEPTION_NAMES else "raised an exception"
+    for pattern, category in _RUN_CATEGORIES:
+        if text.startswith(pattern):
+            return category
+    return "failed"
