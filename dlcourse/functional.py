@@ -73,9 +73,9 @@ def linear_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray | N
 # ---------------------------------------------------------------------------------------------
 
 
-def _dropout_scale(x: np.ndarray, p: float, train: bool, rng, inverted: bool) -> np.ndarray | None:
+def _dropout_scale(x: np.ndarray, p: float, training: bool, rng, inverted: bool) -> np.ndarray | None:
     """Unchecked kernel: the multiplier m/(1 − p) (or m, or 1 − p) in x's dtype; None = identity."""
-    if train and p > 0.0:
+    if training and p > 0.0:
         # m_i ~ Bernoulli(1 − p), True = unit kept.  Drawn in float64 whatever x's dtype, so a
         # float32 model and its float64 twin drop the same units for the same seed.
         keep = rng.random(x.shape) >= p
@@ -85,12 +85,12 @@ def _dropout_scale(x: np.ndarray, p: float, train: bool, rng, inverted: bool) ->
         if inverted:
             scale *= 1.0 / (1.0 - p)  # E[m_i x_i / (1 − p)] = x_i; the Python float keeps x's dtype
         return scale
-    if train or inverted:
+    if training or inverted:
         return None  # p = 0 (nothing dropped) or inverted dropout at test time: identity
     return np.full_like(x, 1.0 - p)  # standard dropout at test time: E[m_i] x_i = (1 − p) x_i
 
 
-def dropout_forward(x, p: float = 0.5, train: bool = True, rng=None, *, inverted: bool = True) -> tuple[np.ndarray, tuple]:
+def dropout_forward(x, p: float = 0.5, training: bool = True, rng=None, *, inverted: bool = True) -> tuple[np.ndarray, tuple]:
     """Dropout with p = probability of *dropping* a unit (torch's convention).
 
     Inverted (default, torch): at train time ``out = x · m / (1 − p)`` with ``m ~ Bernoulli(1 − p)``,
@@ -101,14 +101,14 @@ def dropout_forward(x, p: float = 0.5, train: bool = True, rng=None, *, inverted
     """
     x = as_float_array(x, "x")
     p = check_probability(p, "p (dropout probability)", inclusive_high=True)
-    scale = _dropout_scale(x, p, bool(train), as_rng(rng), inverted)
+    scale = _dropout_scale(x, p, bool(training), as_rng(rng), inverted)
     out = x if scale is None else x * scale
     return out, (scale,)
 
 
-def standard_dropout_forward(x, p: float = 0.5, train: bool = True, rng=None) -> tuple[np.ndarray, tuple]:
+def standard_dropout_forward(x, p: float = 0.5, training: bool = True, rng=None) -> tuple[np.ndarray, tuple]:
     """The non-inverted variant: drop at train time, multiply by (1 − p) at test time."""
-    return dropout_forward(x, p, train, rng, inverted=False)
+    return dropout_forward(x, p, training, rng, inverted=False)
 
 
 def dropout_backward(dout, cache) -> np.ndarray:
@@ -199,7 +199,7 @@ def _batchnorm_backward_eval(dout: np.ndarray, xc: np.ndarray, istd: np.ndarray,
     return (dout * (gamma * istd) if input_grad else None), dgamma, dbeta
 
 
-def _check_batchnorm_args(x, gamma, beta, running_mean, running_var, train, momentum, eps, where):
+def _check_batchnorm_args(x, gamma, beta, running_mean, running_var, training, momentum, eps, where):
     gamma = as_float_array(gamma, "gamma", ndim=1)
     x = as_model_input(x, gamma.dtype, "x", where=where, ndim=2)
     n, d = x.shape
@@ -215,11 +215,11 @@ def _check_batchnorm_args(x, gamma, beta, running_mean, running_var, train, mome
         if buf is not None and buf.dtype != gamma.dtype:
             raise TypeError(f"{where}: {name} has dtype {buf.dtype} but gamma has {gamma.dtype}: "
                             f"convert it with {name}.astype(np.{gamma.dtype})")
-    if train and n < 2:
+    if training and n < 2:
         # torch: "Expected more than 1 value per channel when training"; a batch of one has
         # zero variance and its unbiased variance is 0/0.
         raise ValueError(f"batch norm in train mode needs more than 1 value per feature, got x of shape {x.shape}")
-    if not train and (running_mean is None or running_var is None):
+    if not training and (running_mean is None or running_var is None):
         raise ValueError("batch norm in eval mode needs running_mean and running_var")
     return x, gamma, beta, float(momentum), eps
 
@@ -231,7 +231,7 @@ def batchnorm_forward(
     running_mean: np.ndarray | None = None,
     running_var: np.ndarray | None = None,
     *,
-    train: bool = True,
+    training: bool = True,
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> tuple[np.ndarray, tuple]:
@@ -243,15 +243,15 @@ def batchnorm_forward(
     ``running ← (1 − momentum) · running + momentum · batch``.
     Eval: the running averages replace the batch statistics, so BN is a fixed affine map.
     x, β and the running statistics must have γ's floating dtype; y has it too.
-    The cache holds (x − μ, 1/√(σ² + ε), γ, train).
+    The cache holds (x − μ, 1/√(σ² + ε), γ, training).
     """
     x, gamma, beta, momentum, eps = _check_batchnorm_args(
-        x, gamma, beta, running_mean, running_var, train, momentum, eps, "batchnorm_forward")
-    if train:
+        x, gamma, beta, running_mean, running_var, training, momentum, eps, "batchnorm_forward")
+    if training:
         out, xc, istd = _batchnorm_train(x, gamma, beta, running_mean, running_var, momentum, eps)
     else:
         out, xc, istd = _batchnorm_eval(x, gamma, beta, running_mean, running_var, eps)
-    return out, (xc, istd, gamma, bool(train))
+    return out, (xc, istd, gamma, bool(training))
 
 
 def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -260,7 +260,7 @@ def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     Forward graph (train mode): μ = mean(x) → xc = x − μ → sq = xc² → σ² = mean(sq) →
     s = √(σ² + ε) → r = 1/s → x̂ = xc·r → y = γ x̂ + β.  Returns (dx, dγ, dβ).
     """
-    xc, istd, gamma, train = cache
+    xc, istd, gamma, training = cache
     dout = _check_dout(dout, xc)
     n = xc.shape[0]
     std = 1.0 / istd  # s = √(σ² + ε)
@@ -268,7 +268,7 @@ def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     dbeta = dout.sum(axis=0)  # y = γ x̂ + β:  ∂L/∂β = Σ_i ∂L/∂y_i
     dgamma = (dout * xhat).sum(axis=0)  # ∂L/∂γ = Σ_i ∂L/∂y_i · x̂_i
     dxhat = dout * gamma  # ∂L/∂x̂ = ∂L/∂y · γ
-    if not train:
+    if not training:
         return dxhat * istd, dgamma, dbeta  # eval: x̂ = (x − μ)·r with μ, r constants
     dxc = dxhat * istd  # x̂ = xc · r: first path into xc, ∂x̂/∂xc = r
     dr = (dxhat * xc).sum(axis=0)  # x̂ = xc · r: ∂L/∂r = Σ_i ∂L/∂x̂_i · xc_i (r is shared by rows)
@@ -286,9 +286,9 @@ def batchnorm_backward_simplified(dout, cache) -> tuple[np.ndarray, np.ndarray, 
 
     dx = γ / (N √(σ²_B + ε)) · (N·dy − Σ_i dy_i − x̂ · Σ_i dy_i x̂_i).  Returns (dx, dγ, dβ).
     """
-    xc, istd, gamma, train = cache
+    xc, istd, gamma, training = cache
     dout = _check_dout(dout, xc)
-    backward = _batchnorm_backward_train if train else _batchnorm_backward_eval
+    backward = _batchnorm_backward_train if training else _batchnorm_backward_eval
     return backward(dout, xc, istd, gamma)
 
 
@@ -317,7 +317,7 @@ def spatial_batchnorm_forward(
     running_mean: np.ndarray | None = None,
     running_var: np.ndarray | None = None,
     *,
-    train: bool = True,
+    training: bool = True,
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> tuple[np.ndarray, tuple]:
@@ -329,7 +329,7 @@ def spatial_batchnorm_forward(
     gamma = as_float_array(gamma, "gamma", ndim=1)
     x = as_model_input(x, gamma.dtype, "x", where="spatial_batchnorm_forward", ndim=(3, 4))
     out, cache = batchnorm_forward(
-        _channels_last(x), gamma, beta, running_mean, running_var, train=train, momentum=momentum, eps=eps
+        _channels_last(x), gamma, beta, running_mean, running_var, training=training, momentum=momentum, eps=eps
     )
     return _channels_first(out, x.shape), (cache, x.shape)
 

@@ -149,12 +149,6 @@ def he_uniform(shape, mode: str = "fan_in", rng=None, *, a: float = 0.0,
     return uniform(shape, a=bound, rng=rng, dtype=dtype)
 
 
-# Aliases under PyTorch's names, so what students learn carries over.
-kaiming_normal = he_normal
-kaiming_uniform = he_uniform
-glorot_normal = xavier_normal
-glorot_uniform = xavier_uniform
-
 SCHEMES: dict[str, Initializer] = {
     "zeros": zeros,
     "ones": ones,
@@ -165,12 +159,8 @@ SCHEMES: dict[str, Initializer] = {
     "lecun_uniform": lecun_uniform,
     "xavier_normal": xavier_normal,
     "xavier_uniform": xavier_uniform,
-    "glorot_normal": xavier_normal,
-    "glorot_uniform": xavier_uniform,
     "he_normal": he_normal,
     "he_uniform": he_uniform,
-    "kaiming_normal": he_normal,
-    "kaiming_uniform": he_uniform,
 }
 
 

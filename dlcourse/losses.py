@@ -1,7 +1,8 @@
 """Loss functions with their gradients, averaged over the batch exactly as torch's ``reduction="mean"``.
 
 Every loss returns ``(loss, dinput)``: the loss as a Python float and dL/d(input), an array of
-the input's shape, ready to be passed to ``model.backward``.  Row-major: a batch is (N, ...).
+the input's shape and dtype, ready to be passed to ``model.backward`` (float targets are data,
+not parameters: they are cast to the input's dtype, so a float32 model stays float32).  Row-major: a batch is (N, ...).
 
 ================================  ==========================================  ============================
 function                          L (mean over the batch)                     dL/d(input)
@@ -73,7 +74,7 @@ def mse_loss(pred, target) -> tuple[float, np.ndarray]:
     would silently build an (N, N) matrix of errors).
     """
     pred = as_float_array(pred, "pred")
-    target = as_float_array(target, "target")
+    target = as_float_array(target, "target").astype(pred.dtype, copy=False)  # the loss follows pred's dtype
     check_same_shape(pred, target, "pred", "target")
     check_nonempty(pred, "pred")
     return _mse_loss(pred, target)
@@ -100,7 +101,7 @@ def binary_cross_entropy(prob, target) -> tuple[float, np.ndarray]:
     Prefer :func:`binary_cross_entropy_with_logits` for training: it never needs the clamps.
     """
     prob = as_float_array(prob, "prob")
-    target = as_float_array(target, "target")
+    target = as_float_array(target, "target").astype(prob.dtype, copy=False)  # the loss follows prob's dtype
     check_same_shape(prob, target, "prob", "target")
     check_nonempty(prob, "prob")
     check_unit_interval(prob, "prob (probabilities)")
@@ -121,7 +122,7 @@ def binary_cross_entropy_with_logits(logits, target) -> tuple[float, np.ndarray]
     which never exponentiates a positive number; dL/dz = (σ(z) − y)/numel.
     """
     logits = as_float_array(logits, "logits")
-    target = as_float_array(target, "target")
+    target = as_float_array(target, "target").astype(logits.dtype, copy=False)  # the loss follows logits's dtype
     check_same_shape(logits, target, "logits", "target")
     check_nonempty(logits, "logits")
     check_unit_interval(target, "target")

@@ -64,8 +64,8 @@ def cases_inverted_dropout_forward() -> list[Case]:
         Case("a (2, 3, 4) activation tensor, p = 0.5", args=(x3, u3, 0.5), expected=oracle_dropout_forward(x3, u3, 0.5)),
         Case("p = 0 keeps everything, unscaled", args=(x, u, 0.0), expected=oracle_dropout_forward(x, u, 0.0)),
         Case("p = 1 drops everything (no division by zero)", args=(x1, u1, 1.0), expected=oracle_dropout_forward(x1, u1, 1.0)),
-        Case("eval mode with p = 0.8 is the identity", args=(x3, u3, 0.8), kwargs={"train": False},
-             expected=oracle_dropout_forward(x3, u3, 0.8, train=False)),
+        Case("eval mode with p = 0.8 is the identity", args=(x3, u3, 0.8), kwargs={"training": False},
+             expected=oracle_dropout_forward(x3, u3, 0.8, training=False)),
     ]
 
 

@@ -117,10 +117,10 @@ def test_graph_and_simplified_backward_agree_and_pass_finite_differences(shape, 
     dout = rng.normal(size=shape)
 
     def loss():  # L = Σ dout ⊙ BN(x); fresh copies so the running stats do not drift
-        out, _ = F.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), train=train)
+        out, _ = F.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), training=train)
         return float(np.sum(out * dout))
 
-    _, cache = F.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), train=train)
+    _, cache = F.batchnorm_forward(x, gamma, beta, rm.copy(), rv.copy(), training=train)
     graph = F.batchnorm_backward(dout, cache)
     closed = F.batchnorm_backward_simplified(dout, cache)
     for g, c in zip(graph, closed, strict=True):
@@ -179,7 +179,7 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="gamma and beta"):
         F.batchnorm_forward(np.zeros((4, 3)), np.ones(2), np.zeros(3))
     with pytest.raises(ValueError, match="running_mean"):
-        F.batchnorm_forward(np.zeros((4, 3)), np.ones(3), np.zeros(3), train=False)
+        F.batchnorm_forward(np.zeros((4, 3)), np.ones(3), np.zeros(3), training=False)
     with pytest.raises(RuntimeError, match="before forward"):
         nn.BatchNorm1d(3).backward(np.zeros((4, 3)))
     _, cache = F.batchnorm_forward(np.random.default_rng(0).normal(size=(4, 3)), np.ones(3), np.zeros(3))

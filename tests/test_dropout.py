@@ -12,7 +12,7 @@ from dlcourse.gradcheck import numerical_gradient
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
 def test_zeroes_the_expected_fraction(p):
     x = np.ones(200_000)
-    out, _ = F.dropout_forward(x, p, train=True, rng=np.random.default_rng(0))
+    out, _ = F.dropout_forward(x, p, training=True, rng=np.random.default_rng(0))
     frac = np.mean(out == 0)
     se = np.sqrt(p * (1 - p) / x.size)  # binomial standard error of the fraction
     assert abs(frac - p) < 5 * se
@@ -27,12 +27,12 @@ def test_inverted_dropout_keeps_the_activation_in_expectation(p):
     outs = np.stack([F.dropout_forward(x, p, True, rng)[0] for _ in range(draws)])
     se = np.abs(x) * np.sqrt(p / (1 - p)) / np.sqrt(draws)  # sd of x·m/(1−p) over √draws
     assert np.all(np.abs(outs.mean(0) - x) < 5 * se + 1e-12)
-    test_out, _ = F.dropout_forward(x, p, train=False)
+    test_out, _ = F.dropout_forward(x, p, training=False)
     np.testing.assert_array_equal(test_out, x)  # identity at test time
 
 
 def test_standard_dropout_scales_at_test_time():
-    # the deck's two-input example: E[w1 x1 m1 + w2 x2 m2] = (1 − p)(w1 x1 + w2 x2) = test output
+    # the two-input example of the Sharif lecture (version B, see docs/references.md): E[w1 x1 m1 + w2 x2 m2] = (1 − p)(w1 x1 + w2 x2) = test output
     p, w, x = 0.5, np.array([2.0, -1.0]), np.array([1.5, 4.0])
     rng = np.random.default_rng(2)
     draws = 40_000

@@ -62,6 +62,20 @@ def test_every_loss_keeps_float32_logits_float32(name):
     _assert_dtype(F32, dinput=dz)
 
 
+@pytest.mark.parametrize("name", ["mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_float64_targets_do_not_upcast_a_float32_loss_gradient(name):
+    """Targets are data: a float32 model trained on float64 labels keeps float32 gradients."""
+    z = _rand((6, 4))
+    if name == "binary_cross_entropy":
+        z = (1 / (1 + np.exp(-z))).astype(F32)
+    target = np.random.default_rng(1).integers(0, 2, size=(6, 4)).astype(np.float64)
+    loss32, dz = getattr(losses, name)(z, target)
+    _assert_dtype(F32, dinput=dz)
+    loss64, dz64 = getattr(losses, name)(z.astype(np.float64), target)
+    np.testing.assert_allclose(dz, dz64, rtol=1e-5, atol=1e-7)
+    assert abs(loss32 - loss64) < 1e-5
+
+
 @pytest.mark.parametrize("cls, shape", [(nn.BatchNorm1d, (8, 3)), (nn.BatchNorm1d, (8, 3, 5)), (nn.BatchNorm2d, (4, 3, 2, 2))])
 def test_batchnorm_float32_buffers_outputs_and_grads(cls, shape):
     bn = cls(3, dtype=F32)

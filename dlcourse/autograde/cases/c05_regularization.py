@@ -2,13 +2,13 @@
 
 Oracles, independent of dlcourse.regularization and dlcourse.functional:
 
-* inverted dropout (Srivastava et al. 2014; torch's ``nn.Dropout`` convention, p = probability
+* inverted dropout (Srivastava et al., 2014; torch's ``nn.Dropout`` convention, p = probability
   of *dropping*): the rule written out entry by entry — unit kept iff u ≥ p, kept units scaled
   by 1/(1 − p); its backward by central finite differences of that forward;
-* the L2-regularised mean squared error (deck 003): the loss written out sample by sample,
+* the L2-regularised mean squared error (PyTorch lecture notes, see docs/references.md): the loss written out sample by sample,
   its gradient by central finite differences;
 * the proximal (ISTA) step of the L1 penalty: the soft-threshold written out entry by entry;
-* early stopping (deck 003: keep the model with the lowest validation loss): the rule
+* early stopping (PyTorch lecture notes: keep the model with the lowest validation loss): the rule
   written out epoch by epoch.
 """
 
@@ -23,7 +23,7 @@ TOPIC = "05_regularization"
 
 HINTS = {
     "inverted_dropout_forward": "Keep unit i iff u_i >= p and scale the kept ones by 1/(1 − p): out = x · (u >= p) / (1 − p). "
-                                "In eval mode (train=False) or with p = 0 return x unchanged; with p = 1 return zeros "
+                                "In eval mode (training=False) or with p = 0 return x unchanged; with p = 1 return zeros "
                                 "(do not divide by 0).",
     "inverted_dropout_backward": "out = x · mask / (1 − p) is linear in x, so dx = dout · mask / (1 − p) "
                                  "(zeros when p = 1).",
@@ -40,10 +40,10 @@ HINTS = {
 # --- oracles: the rules written out, loop by loop ----------------------------------------
 
 
-def oracle_dropout_forward(x: np.ndarray, u: np.ndarray, p: float, train: bool = True) -> np.ndarray:
+def oracle_dropout_forward(x: np.ndarray, u: np.ndarray, p: float, training: bool = True) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     out = np.array(x, dtype=float, copy=True)
-    if not train:
+    if not training:
         return out  # inverted dropout is the identity at test time
     for idx in np.ndindex(x.shape):
         keep = u[idx] >= p  # m_i ~ Bernoulli(1 − p) when u_i ~ U[0, 1)
@@ -111,8 +111,8 @@ def cases_inverted_dropout_forward() -> list[Case]:
     return [
         Case("2×3 batch, p = 0.5 (u = 0.5 is kept)", args=(x, u, 0.5), expected=oracle_dropout_forward(x, u, 0.5)),
         Case("8×5 batch, p = 0.2", args=(x2, u2, 0.2), expected=oracle_dropout_forward(x2, u2, 0.2)),
-        Case("eval mode is the identity", args=(x2, u2, 0.2), kwargs={"train": False},
-             expected=oracle_dropout_forward(x2, u2, 0.2, train=False)),
+        Case("eval mode is the identity", args=(x2, u2, 0.2), kwargs={"training": False},
+             expected=oracle_dropout_forward(x2, u2, 0.2, training=False)),
     ]
 
 
