@@ -438,6 +438,25 @@ def test_boundary_values_are_accepted():
     assert isinstance(SGD(p, lr=np.float32(0.5)).defaults["lr"], float)  # a NumPy scalar becomes a float
 
 
+def test_flags_are_stored_as_bools():
+    p = [Parameter(np.zeros(2))]
+    assert SGD(p, lr=0.1, momentum=0.9, nesterov=1, maximize=0).defaults["nesterov"] is True
+    assert Adam(p, amsgrad=1, maximize=1, decoupled_weight_decay=0).defaults["amsgrad"] is True
+    assert RMSprop(p, centered=1, eps_inside_sqrt=1).defaults["eps_inside_sqrt"] is True
+    assert all(type(v) is bool for v in Adagrad(p, maximize=1).defaults.values() if not isinstance(v, float))
+
+
+def test_a_parameter_resized_between_steps_gets_new_buffers():
+    p = Parameter(np.zeros(3))
+    opt = SGD([p], lr=0.5, weight_decay=0.1)
+    p.grad = np.ones(3)
+    opt.step()
+    p.data = np.ones(5, dtype=np.float32)  # e.g. a layer grown, or converted with Module.to
+    p.grad = np.ones(5, dtype=np.float32)
+    opt.step()
+    assert p.data.dtype == np.float32 and np.allclose(p.data, 1 - 0.5 * 1.1)
+
+
 def test_a_grad_of_another_dtype_or_shape_is_refused():
     p = Parameter(np.zeros(3, dtype=np.float32))
     opt = SGD([p], lr=0.1)

@@ -281,7 +281,9 @@ def test_cosine_warm_restarts_defaults_t_mult_1_and_eta_min_0():
 def test_cosine_warm_restarts_epoch_jumps_and_interleaving_equal_torch(T_0, T_mult):
     o, t = _pair(lr=0.1)
     s, r = CosineAnnealingWarmRestarts(o, T_0, T_mult, 0.002), tls.CosineAnnealingWarmRestarts(t, T_0, T_mult, 0.002)
-    for epoch in [0, 5, 3, 17, 17.5, None, None, 2.25, 40, None, 12, 0.0, None, 100.75, None]:
+    # 1.5 then step(): T_cur 2.5, over T_0 = 2 (restart at 0.5); 3.5 then step() crosses T_0 = 3 or 4
+    for epoch in [0, 5, 3, 17, 17.5, None, None, 2.25, 40, None, 12, 0.0, None, 100.75, None,
+                  1.5, None, 3.5, None, None]:
         s.step(epoch)
         r.step(epoch)
         assert s.get_last_lr() == pytest.approx(r.get_last_lr(), rel=1e-12)

@@ -45,7 +45,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if not params:
         return 0.0
     # ‖g‖_p = ‖(‖g_1‖_p, ‖g_2‖_p, ...)‖_p, as torch.nn.utils.get_total_norm computes it
-    norms = [np.linalg.norm(p.grad.ravel(), norm_type) if p.grad.size else 0.0 for p in params]
+    norms = [np.linalg.norm(p.grad.ravel(), norm_type) for p in params]  # 0 for an empty grad
     total = float(np.linalg.norm(np.asarray(norms, dtype=np.float64), norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is non-finite ({total}), "

@@ -206,7 +206,6 @@ class OneCycleLR(LRScheduler):
             group["min_lr"] = group["initial_lr"] / final_div_factor
             if self.cycle_momentum:
                 group["max_momentum"], group["base_momentum"] = max_ms[i], base_ms[i]
-                self._set_momentum(group, max_ms[i])
         super().__init__(optimizer)
 
     def _set_momentum(self, group: dict, value: float) -> None:
@@ -268,8 +267,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             epoch = check_positive(epoch, "epoch", allow_zero=True)
             if epoch < self.T_0:
                 self.T_i, self.T_cur = self.T_0, epoch
-            elif self.T_mult == 1:
-                self.T_i, self.T_cur = self.T_0, epoch % self.T_0
+            elif self.T_mult == 1:  # T_i is T_0 throughout
+                self.T_cur = epoch % self.T_0
             else:  # restarts at T_0 (T_mult^n − 1)/(T_mult − 1): find the cycle n that holds epoch
                 n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
                 self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
