@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+
 from dlcourse.autograde import notebook as nbmod
 from dlcourse.autograde import sandbox
 from dlcourse.autograde.spec import (
@@ -40,7 +42,10 @@ from dlcourse.autograde.spec import (
     Case,
     Limits,
     compare,
+    copy_args,
+    expected_plain,
     reason_category,
+    to_plain,
     with_overrides,
 )
 
@@ -111,15 +116,67 @@ def find_course_root(start: str | Path | None = None) -> Path:
     return here
 
 
+def trivial_answer(case: Case) -> str | None:
+    """Which trivial answer passes ``case``, if one does: ``"zeros"``, ``"ones"``, ``"NaN"``
+    (shaped like the expected value, or for a ``check=`` case like the first argument) or
+    ``"first argument"`` (the input handed back unchanged); else None.
+
+    Edge cases often have such answers (p = 1 drops everything, a zero gradient stays zero,
+    eval mode is the identity).  Computed in the grading process from the trusted case alone.
+    """
+    try:
+        args, kwargs = copy_args(case.args, case.kwargs)
+    except TypeError:
+        return None
+    first = args[0] if args else next(iter(kwargs.values()), None)
+    try:
+        first_plain = to_plain(first)
+    except (TypeError, ValueError):
+        first_plain = None
+    if case.expected is not None:
+        shape_of = expected_plain(case.expected)
+    elif isinstance(first_plain, np.ndarray):
+        shape_of = first_plain
+    else:
+        shape_of = None
+
+    def like(make):
+        if isinstance(shape_of, tuple):
+            return tuple(make(np.shape(e)) for e in shape_of)
+        return make(np.shape(shape_of))
+
+    candidates: list[tuple[str, object]] = []
+    if shape_of is not None:
+        candidates += [("zeros", like(np.zeros)), ("ones", like(np.ones)),
+                       ("NaN", like(lambda shp: np.full(shp, np.nan)))]
+    if first_plain is not None:
+        candidates.append(("first argument", first_plain))
+    for name, value in candidates:
+        with np.errstate(all="ignore"):
+            if compare(case, value) is None:
+                return name
+    return None
+
+
+#: the reason of a passed case that does not count (see :func:`_score`)
+TRIVIAL_REASON = ("passed, but a trivial answer ({answer}) passes this case too: it counts once a case of "
+                  "this question whose answer is not trivial passes")
+
+
 @dataclass
 class TopicSpec:
-    """Everything trusted about one topic: questions, points, cases, limits."""
+    """Everything trusted about one topic: questions, points, cases, limits.
+
+    ``trivial`` maps a qid to ``{(visibility, case name): trivial answer}`` for its cases that
+    a trivial answer passes (:func:`trivial_answer`).
+    """
 
     topic: str
     questions: list[nbmod.Question]
     cases: dict[str, list[tuple[str, Case]]]  # qid -> [(visibility, case)]
     limits: dict[str, Limits]
     hints: dict[str, str]
+    trivial: dict[str, dict[tuple[str, str], str]] = field(default_factory=dict)
 
     @property
     def notebook_s(self) -> float:
@@ -166,7 +223,9 @@ def load_topic(topic: str, course_root: str | Path, hidden_dir: str | Path | Non
             limits[q.qid] = with_overrides(with_overrides(base, assignment), overrides)
         except ValueError as exc:
             raise GradingSetupError(str(exc)) from None
-    return TopicSpec(topic, questions, cases, limits, dict(getattr(pub, "HINTS", {})))
+    trivial = {qid: {(vis, c.name): why for vis, c in qcases if (why := trivial_answer(c))}
+               for qid, qcases in cases.items()}
+    return TopicSpec(topic, questions, cases, limits, dict(getattr(pub, "HINTS", {})), trivial)
 
 
 # --- submissions -------------------------------------------------------------------------
@@ -426,9 +485,12 @@ def _build(record: dict, nb, spec: TopicSpec, qids: set[str] | None, limits: Lim
             problem = "the notebook could not be read"
         elif q.qid in extracted.problems:
             problem = extracted.problems[q.qid]
+        trivial = spec.trivial.get(q.qid, {})
         for vis, case in spec.cases[q.qid]:
             res = {"name": case.name, "visibility": vis, "weight": case.weight, "passed": False,
                    "reason": problem, "stage": "prepare"}
+            if (vis, case.name) in trivial:
+                res["trivial"] = trivial[(vis, case.name)]
             entry["cases"].append(res)
             if problem is None:
                 tasks.append(_Task(entry, q.qid, extracted.cells, vis, case, q_limits, budget, res))
@@ -436,10 +498,12 @@ def _build(record: dict, nb, spec: TopicSpec, qids: set[str] | None, limits: Lim
 
 
 def _accepts(fn, name: str) -> bool:
+    """Whether ``fn`` takes the keyword argument ``name`` (the sandbox's API may be older)."""
     try:
-        return name in inspect.signature(fn).parameters
+        params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def isolation_problem(python: str | None = None) -> str | None:
@@ -491,7 +555,10 @@ def _run(task: _Task, python: str | None, servers: queue.Queue | None, isolated:
 def _score(record: dict, hints: dict[str, str], cases_by_q: dict[str, list[tuple[str, Case]]]) -> None:
     """Points per question and in total; one ``lost`` entry per failed case.
 
-    Each ``lost`` entry keeps the full reason (for the instructor's JSON) and a ``category``
+    A case that a trivial answer passes (:func:`trivial_answer`) counts only when the same
+    submission passes at least one case of the question that no trivial answer passes, so
+    returning zeros, ones, NaN or the input earns nothing; a question whose every case is
+    trivial is scored as it is.  Each ``lost`` entry keeps the full reason (for the instructor's JSON) and a ``category``
     (:func:`~dlcourse.autograde.spec.reason_category`), which is all the student's feedback
     shows of a hidden case.  The hint is the first failed case's ``hint`` (written by the
     instructor, so a hidden case's may be shown unless it names the case), else the question's.
@@ -500,6 +567,11 @@ def _score(record: dict, hints: dict[str, str], cases_by_q: dict[str, list[tuple
     for entry in record["questions"]:
         if entry["kind"] != "auto":
             continue
+        substantive = [c for c in entry["cases"] if not c.get("trivial")]
+        if substantive and not any(c["passed"] for c in substantive):
+            for c in entry["cases"]:
+                if c["passed"]:  # only edge cases a constant or the input itself passes: not counted
+                    c.update(passed=False, reason=TRIVIAL_REASON.format(answer=c["trivial"]), stage="gate")
         weights = sum(c["weight"] for c in entry["cases"])
         got = sum(c["weight"] for c in entry["cases"] if c["passed"])
         entry["points"] = round(entry["max_points"] * got / weights, 2) if weights else 0.0
@@ -568,7 +640,7 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
     tasks = []
     for record, nb in zip(records, notebooks, strict=True):
         topic = record["topic"]
-        if topic is None or record["status"] == "superseded":
+        if topic is None or "superseded_by" in record:
             continue
         if topic not in topics:
             try:

@@ -240,6 +240,7 @@ _RUN_CATEGORIES: tuple[tuple[str, str], ...] = (
     ("the result could not be saved", "returned a result that could not be saved"),
     ("grader error", "grader error (not your fault: the instructor sees the details)"),
     ("the notebook's time budget of", "not run: the notebook's time budget was used up"),
+    ("passed, but a trivial answer", "not counted: a trivial answer passes it too, and no other case passed"),
 )
 _COMPARE_CATEGORIES: tuple[tuple[str, str], ...] = (
     ("not a plain numpy array", "wrong type"),
