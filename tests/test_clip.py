@@ -157,6 +157,12 @@ def test_norm_type_is_validated_and_inf_accepted():
         clip_grad_value_([p], float("inf"))
 
 
+def test_max_norm_zero_zeroes_the_gradients_as_torch():
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([3.0, -4.0])
+    assert clip_grad_norm_([p], 0.0) == 5.0 and not p.grad.any()
+
+
 def test_empty_and_zero_size_gradients():
     assert clip_grad_norm_([], 1.0) == 0.0
     e, p = Parameter(np.zeros((0, 3))), Parameter(np.zeros(2))
@@ -180,3 +186,76 @@ def test_nonfinite_norm_clips_without_the_flag():
     assert math.isinf(total) and float(torch.nn.utils.clip_grad_norm_([t], 1.0)) == total
     assert p.grad[1] == 0.0 and np.isnan(p.grad[0])  # coef = 1 / (inf + 1e-6) = 0
     assert np.array_equal(p.grad, t.grad.numpy(), equal_nan=True)
+
+
+# --- mutation testing: zero bounds, the inf norm, float64 accumulation, messages ----------------
+
+
+def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
+    """Each of ``names`` appears in the message as a word of its own."""
+    import re
+
+    return all(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", str(exc.value)) for n in names)
+
+
+def test_clipping_names_a_bad_bound_or_order():
+    p = Parameter(np.ones(3))
+    cases = [
+        (lambda: clip_grad_value_(p, -1.0), "clip_value"),
+        (lambda: clip_grad_norm_(p, -1.0), "max_norm"),
+        (lambda: clip_grad_norm_(p, 1.0, norm_type=0.0), "norm_type"),
+        (lambda: clip_grad_norm_(p, 1.0, norm_type=-2.0), "norm_type"),
+    ]
+    for call, name in cases:
+        with pytest.raises(ValueError) as exc:
+            call()
+        assert _names(exc, name), str(exc.value)
+
+
+def test_a_zero_bound_zeroes_every_gradient_like_torch():
+    g = np.array([3.0, -4.0, 0.5])
+    for ours, theirs in [(lambda p: clip_grad_norm_(p, 0.0), lambda t: torch.nn.utils.clip_grad_norm_(t, 0.0)),
+                         (lambda p: clip_grad_value_(p, 0.0), lambda t: torch.nn.utils.clip_grad_value_(t, 0.0))]:
+        p = Parameter(np.zeros(3))
+        p.grad = g.copy()
+        t = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        t.grad = torch.tensor(g)
+        ours(p)
+        theirs(t)
+        np.testing.assert_array_equal(p.grad, t.grad.numpy())
+        assert not np.any(p.grad)
+
+
+def test_the_infinity_norm_equals_torch():
+    grads = [np.array([3.0, -7.0]), np.array([[1.0, 5.0], [-2.0, 0.5]])]
+    params, tensors = [], []
+    for g in grads:
+        p = Parameter(np.zeros_like(g))
+        p.grad = g.copy()
+        params.append(p)
+        t = torch.zeros(g.shape, dtype=torch.float64, requires_grad=True)
+        t.grad = torch.tensor(g)
+        tensors.append(t)
+    total = clip_grad_norm_(params, 2.0, norm_type=math.inf)
+    ref = torch.nn.utils.clip_grad_norm_(tensors, 2.0, norm_type=math.inf)
+    assert total == ref.item() == 7.0
+    for p, t in zip(params, tensors, strict=True):
+        np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-15)
+
+
+def test_float32_norms_are_combined_in_float64_without_overflow():
+    # each gradient's own norm, 1e19, is a float32; their squares sum to 4e38 > float32's max
+    params = []
+    for _ in range(4):
+        p = Parameter(np.zeros(1, dtype=np.float32))
+        p.grad = np.array([1e19], dtype=np.float32)
+        params.append(p)
+    total = clip_grad_norm_(params, 1.0)
+    assert total == pytest.approx(2e19, rel=1e-6)
+
+
+def test_a_non_finite_norm_message_says_how_to_clip_anyway():
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([np.inf, 1.0])
+    with pytest.raises(RuntimeError, match=r"so it cannot be clipped; set error_if_nonfinite=False to clip anyway$"):
+        clip_grad_norm_(p, 1.0, error_if_nonfinite=True)

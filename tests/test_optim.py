@@ -210,8 +210,10 @@ def test_defaults_are_used_where_eps_dominates(ours, theirs):
 
 # --- in place -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("ours, kwargs", [(c[0], c[2]) for c in CASES] + [(SimplifiedNesterov, dict(lr=0.1))],
-                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)] + ["SimplifiedNesterov"])
+@pytest.mark.parametrize("ours, kwargs", [(c[0], c[2]) for c in CASES] + [
+    (SimplifiedNesterov, dict(lr=0.1)), (RMSprop, dict(eps_inside_sqrt=True)),
+    (RMSprop, dict(eps_inside_sqrt=True, centered=True, momentum=0.5))],
+    ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)] + ["SimplifiedNesterov", "RMSprop-inside", "RMSprop-inside-c"])
 def test_step_updates_in_place_and_allocates_no_parameter_sized_array(ours, kwargs):
     n = 200_000  # 1.6 MB per float64 array: any temporary of that size shows in the peak
     p = Parameter(np.linspace(-1, 1, n))
@@ -419,6 +421,8 @@ def test_bad_hyperparameters_raise_naming_them(make, err, match):
     lambda a, b: [{"params": [b, b]}],
 ])
 def test_a_parameter_listed_twice_is_refused(params):
+    """torch 2.13 raises across groups and only warns within one list (then moves the parameter
+    twice per step); both are refused here."""
     a, b = Parameter(np.zeros(2)), Parameter(np.zeros(3))
     with pytest.raises(ValueError, match="more than once"):
         SGD(params(a, b), lr=0.1)
@@ -435,7 +439,9 @@ def test_boundary_values_are_accepted():
     assert Adadelta(p, rho=1.0).defaults["rho"] == 1.0
     assert Adam(p, betas=(0.0, 0.0), eps=0.0).defaults["betas"] == (0.0, 0.0)
     assert SimplifiedNesterov(p, lr=0.1, momentum=0.0).defaults["momentum"] == 0.0
-    assert isinstance(SGD(p, lr=np.float32(0.5)).defaults["lr"], float)  # a NumPy scalar becomes a float
+    assert isinstance(SGD(p, lr=np.float32(0.5)).defaults["lr"], float)
+    RMSprop(p, momentum=0.0, weight_decay=0.0, eps=0.0, lr=0.0)
+    Adagrad(p, lr_decay=0.0, initial_accumulator_value=0.0, eps=0.0)  # a NumPy scalar becomes a float
 
 
 def test_flags_are_stored_as_bools():
@@ -455,6 +461,10 @@ def test_a_parameter_resized_between_steps_gets_new_buffers():
     p.grad = np.ones(5, dtype=np.float32)
     opt.step()
     assert p.data.dtype == np.float32 and np.allclose(p.data, 1 - 0.5 * 1.1)
+    p.data = np.ones(2, dtype=np.float32)  # the shape alone changes
+    p.grad = np.ones(2, dtype=np.float32)
+    opt.step()
+    assert np.allclose(p.data, 1 - 0.5 * 1.1)
 
 
 def test_a_grad_of_another_dtype_or_shape_is_refused():
@@ -510,6 +520,28 @@ def test_state_dict_resumes_training_and_names_state_like_torch(cls, kwargs, tor
     topt.step()
     assert set(saved["state"][0]) == set(topt.state_dict()["state"][0])
     assert saved["param_groups"][0]["params"] == [0, 1]
+    if "step" in saved["state"][0]:
+        assert saved["state"][0]["step"] == 10 and resumed.state[W3]["step"] == 20
+
+
+@pytest.mark.parametrize("cls, kwargs, torch_cls", [
+    (RMSprop, dict(), torch.optim.RMSprop), (RMSprop, dict(centered=True), torch.optim.RMSprop),
+    (Adam, dict(), torch.optim.Adam), (SGD, dict(lr=0.1), torch.optim.SGD),
+])
+def test_state_holds_what_torchs_holds(cls, kwargs, torch_cls):
+    p, t = Parameter(np.zeros(3)), torch.zeros(3, requires_grad=True)
+    mine, theirs = cls([p], **kwargs), torch_cls([t], **kwargs)
+    for _ in range(3):
+        p.grad, t.grad = np.ones(3), torch.ones(3)
+        mine.step()
+        theirs.step()
+    # torch keeps momentum_buffer = None for plain SGD; no entry here
+    want = {k: (float(v) if v.ndim == 0 else v.numpy())
+            for k, v in theirs.state_dict()["state"].get(0, {}).items() if v is not None}
+    got = mine.state_dict()["state"].get(0, {})
+    assert set(got) == set(want)
+    for k, v in got.items():
+        assert np.allclose(v, want[k], rtol=1e-14, atol=0), k
 
 
 def test_load_state_dict_casts_to_the_parameter_dtype_and_copies():
@@ -526,6 +558,12 @@ def test_load_state_dict_casts_to_the_parameter_dtype_and_copies():
     dst.step()
     assert b.data.dtype == np.float32 and dst.state[b]["step"] == 2
     assert saved["state"][0]["step"] == 1 and np.allclose(saved["state"][0]["exp_avg"], 0.1)
+    same = Adam([Parameter(np.zeros(3))])
+    same.load_state_dict(saved)
+    q = same.param_groups[0]["params"][0]
+    q.grad = np.ones(3)
+    same.step()
+    assert saved["state"][0]["step"] == 1 and np.allclose(saved["state"][0]["exp_avg"], 0.1)  # not shared
 
 
 def test_load_state_dict_rejects_a_mismatch():
@@ -551,3 +589,163 @@ def test_load_state_dict_rejects_a_mismatch():
 
 def test_optimizer_base_is_exported():
     assert issubclass(AdamW, Adam) and issubclass(Adam, Optimizer) and not math.isnan(Adam([Parameter(np.zeros(1))]).lr)
+
+
+# --- mutation testing: torch's state, boundary hyper-parameters, messages, copies ---------------
+
+
+def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
+    """Each of ``names`` appears in the message as a word of its own."""
+    import re
+
+    return all(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", str(exc.value)) for n in names)
+
+
+_GRADS = [np.array([0.3, -1.2, 2.0]), np.array([-0.7, 0.4, 1.1]), np.array([1.5, 0.2, -0.6]), np.array([0.1, -0.9, 0.8])]
+
+
+def _twins(cls, torch_cls, **kw):
+    """Our optimizer and torch's on one parameter each, stepped with the same gradients."""
+    p = Parameter(np.array([1.0, -2.0, 0.5]))
+    t = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    ours, theirs = cls([p], **kw), torch_cls([t], **kw)
+
+    def step(g):
+        p.grad = g.copy()
+        t.grad = torch.tensor(g)
+        ours.step()
+        theirs.step()
+
+    return p, t, ours, theirs, step
+
+
+@pytest.mark.parametrize("cls, torch_cls, kw", [
+    (Adam, torch.optim.Adam, {}), (Adagrad, torch.optim.Adagrad, {}), (Adadelta, torch.optim.Adadelta, {}),
+    (RMSprop, torch.optim.RMSprop, {}), (RMSprop, torch.optim.RMSprop, dict(momentum=0.9, centered=True)),
+])
+def test_the_state_holds_torchs_keys_and_step_count(cls, torch_cls, kw):
+    p, t, ours, theirs, step = _twins(cls, torch_cls, **kw)
+    for g in _GRADS[:3]:
+        step(g)
+    assert set(ours.state[p]) == set(theirs.state[t])
+    assert ours.state[p]["step"] == int(theirs.state[t]["step"]) == 3
+
+
+@pytest.mark.parametrize("cls, torch_cls, kw", [
+    (SGD, torch.optim.SGD, dict(lr=0.1, momentum=1.0)),
+    (SGD, torch.optim.SGD, dict(lr=0.1, weight_decay=1.0)),
+    (SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.5, weight_decay=1.0, maximize=True)),
+    (AdamW, torch.optim.AdamW, dict(lr=0.1, weight_decay=1.0)),
+    (Adam, torch.optim.Adam, dict(lr=0.1, betas=(0.5, 0.9))),
+])
+def test_boundary_hyper_parameters_equal_torch(cls, torch_cls, kw):
+    p, t, ours, theirs, step = _twins(cls, torch_cls, **kw)
+    for g in _GRADS:
+        step(g)
+        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-13, atol=1e-15)
+
+
+def test_adam_first_moment_with_a_weight_of_one_half_is_torchs_lerp_bit_for_bit():
+    # 1 − β₁ = 0.5 is where torch's lerp switches to its second formula, end − (end − start)(1 − w)
+    p, t, ours, theirs, step = _twins(Adam, torch.optim.Adam, lr=0.1, betas=(0.5, 0.999))
+    for g in _GRADS:
+        step(g)
+    np.testing.assert_array_equal(ours.state[p]["exp_avg"], theirs.state[t]["exp_avg"].numpy())
+
+
+def test_rmsprop_momentum_switched_on_later_starts_its_buffer_at_zero():
+    p = Parameter(np.array([1.0, -2.0, 0.5]))
+    opt = RMSprop([p], lr=0.01, momentum=0.0)
+    p.grad = _GRADS[0].copy()
+    opt.step()
+    opt.param_groups[0]["momentum"] = 0.9
+    buf = np.zeros(3)
+    for g in _GRADS[1:]:
+        before = p.data.copy()
+        p.grad = g.copy()
+        opt.step()
+        r = opt.state[p]["square_avg"]
+        buf = 0.9 * buf + g / (np.sqrt(r) + 1e-8)  # b ← μ b + g / (√r + δ), from b = 0
+        np.testing.assert_allclose(opt.state[p]["momentum_buffer"], buf, rtol=1e-12)
+        np.testing.assert_allclose(p.data, before - 0.01 * buf, rtol=1e-12)
+
+
+def test_scratch_buffers_follow_a_parameter_converted_to_float32():
+    def run(convert_after_first_step):
+        p = Parameter(np.array([1.0, -2.0, 0.5]))
+        opt = SGD([p], lr=0.1, weight_decay=0.3, maximize=True)
+        if not convert_after_first_step:
+            p.to(np.float32)
+        for i, g in enumerate(_GRADS):
+            if convert_after_first_step and i == 1:
+                p.to(np.float32)
+            p.grad = g.astype(p.data.dtype)
+            opt.step()
+        return p.data
+
+    late, early = run(True), run(False)
+    assert late.dtype == np.float32
+    # after the conversion, every step computes in float32 (fresh float32 scratch space)
+    p = Parameter(np.array([1.0, -2.0, 0.5]))
+    opt = SGD([p], lr=0.1, weight_decay=0.3, maximize=True)
+    p.grad = _GRADS[0].copy()
+    opt.step()
+    q = Parameter(p.data.astype(np.float32))
+    fresh = SGD([q], lr=0.1, weight_decay=0.3, maximize=True)
+    for g in _GRADS[1:]:
+        q.grad = g.astype(np.float32)
+        fresh.step()
+    np.testing.assert_array_equal(late, q.data)
+    assert early.dtype == np.float32
+
+
+def test_a_parameter_whose_data_changed_dtype_under_its_grad_is_refused_with_advice():
+    p = Parameter(np.ones(3))
+    p.grad = np.ones(3)
+    p.data = p.data.astype(np.float32)  # bypasses Parameter.to: the grad is still float64
+    with pytest.raises(TypeError, match=r"the optimizer keeps the parameter's dtype, so give it a grad of that dtype$"):
+        SGD([p], lr=0.1).step()
+
+
+def test_messages_name_the_beta_and_say_what_nesterov_needs():
+    p = Parameter(np.ones(2))
+    with pytest.raises(ValueError) as exc:
+        Adam([p], betas=(1.5, 0.9))
+    assert _names(exc, "beta1"), str(exc.value)
+    with pytest.raises(ValueError) as exc:
+        Adam([p], betas=(0.9, 1.5))
+    assert _names(exc, "beta2"), str(exc.value)
+    with pytest.raises(ValueError, match=r"^Nesterov momentum requires momentum > 0 and dampening = 0, got momentum=0"):
+        SGD([p], lr=0.1, nesterov=True)
+
+
+def test_a_group_without_params_is_refused():
+    opt = SGD([Parameter(np.ones(2))], lr=0.1)
+    with pytest.raises(TypeError, match="'params' key"):
+        opt.add_param_group({"lr": 0.1})
+
+
+def test_loading_a_state_dict_copies_its_arrays():
+    p = Parameter(np.array([1.0, -2.0, 0.5]))
+    opt = Adam([p], lr=0.1)
+    p.grad = _GRADS[0].copy()
+    opt.step()
+    saved = opt.state_dict()
+    kept = {k: v.copy() for k, v in saved["state"][0].items() if isinstance(v, np.ndarray)}
+    opt2 = Adam([p], lr=0.1)
+    opt2.load_state_dict(saved)
+    p.grad = _GRADS[1].copy()
+    opt2.step()  # updates opt2's state in place: the saved dict must not move
+    for k, v in kept.items():
+        np.testing.assert_array_equal(saved["state"][0][k], v)
+    assert saved["param_groups"][0]["params"] == [0]  # indices, as torch
+
+
+def test_repr_lists_each_group_and_its_hyper_parameters_like_torch():
+    opt = SGD([Parameter(np.ones(2))], lr=0.1, momentum=0.9)
+    lines = repr(opt).split("\n")
+    assert lines[0] == "SGD (" and lines[1] == "Parameter Group 0" and lines[-1] == ")"
+    assert "    lr: 0.1" in lines and "    momentum: 0.9" in lines
+    assert not any(line.strip().startswith("params") for line in lines)
+    torch_lines = repr(torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)).split("\n")
+    assert torch_lines[0] == "SGD (" and torch_lines[1] == "Parameter Group 0" and torch_lines[-1] == ")"

@@ -168,7 +168,8 @@ def _plateau_pair(**kw):
 
 
 _METRICS = [1.0, 0.9, 0.95, 0.9, 0.89995, 0.92, 0.93, 0.91, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 0.4, 0.45,
-            0.41, 0.42, 0.43, 0.44, 0.46, 0.47, 0.48, -0.2, -0.1, -0.19, -0.3, -0.25, -0.27] * 2
+            0.41, 0.42, 0.43, 0.44, 0.46, 0.47, 0.48, -0.2, -0.1, -0.19, -0.3, -0.25, -0.27,
+            -0.27, -0.27, 2.0, 2.0, 1.0, 1.0] * 2  # ties: equal is not better
 
 
 @pytest.mark.parametrize("kw", [
@@ -184,10 +185,15 @@ _METRICS = [1.0, 0.9, 0.95, 0.9, 0.89995, 0.92, 0.93, 0.91, 0.5, 0.6, 0.7, 0.8, 
     dict(patience=0, min_lr=[0.05, 1e-3], factor=0.7),
     dict(patience=0, factor=0.9999999, eps=1e-8),
     dict(patience=0, factor=0.5, eps=0.02),
+    dict(mode="max", patience=0, threshold=0.3, threshold_mode="abs"),
+    dict(mode="max", patience=0, threshold=0.0),
+    dict(patience=0, threshold=0.0, threshold_mode="abs", eps=0.0),
 ])
 def test_reduce_lr_on_plateau_equals_torch_step_by_step(kw):
     o, s, t, r = _plateau_pair(**kw)
     assert s.get_last_lr() == r.get_last_lr() == [0.1, 0.03]
+    assert (s.best, s.num_bad_epochs, s.cooldown_counter, s.last_epoch) == \
+        (r.best, r.num_bad_epochs, r.cooldown_counter, r.last_epoch)
     for m in _METRICS:
         s.step(m)
         r.step(m)
@@ -355,6 +361,12 @@ def test_state_dict_round_trip_resumes_the_schedule(make):
     assert np.allclose(drive(s3, o3, 12, start=8), straight[8:], rtol=1e-12, atol=0)
 
 
+def test_zero_boundaries_are_accepted():
+    o = SGD([Parameter(np.zeros(1))], lr=0.1)
+    assert InverseDecay(o, 0.0).get_last_lr() == [0.1]
+    ReduceLROnPlateau(o, threshold=0.0, eps=0.0, min_lr=0.0, patience=0, cooldown=0)
+
+
 def test_rates_are_python_floats_and_keep_a_float32_model_float32():
     p = Parameter(np.zeros(3, dtype=np.float32))
     o = Adam([p], lr=np.float64(0.1))
@@ -368,3 +380,115 @@ def test_rates_are_python_floats_and_keep_a_float32_model_float32():
         plateau.step(np.float64(1.0))
         assert type(o.lr) is float, k
     assert p.data.dtype == np.float32 and o.state[p]["exp_avg"].dtype == np.float32
+
+
+# --- mutation testing: messages name the argument as a word, plateau edge cases vs torch -------
+
+
+def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
+    """Each of ``names`` appears in the message as a word of its own (``gamma``, not ``XXgammaXX``)."""
+    import re
+
+    return all(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", str(exc.value)) for n in names)
+
+
+def _sgd(groups=1):
+    return SGD([{"params": [Parameter(np.zeros(1))]} for _ in range(groups)], lr=0.1, momentum=0.9)
+
+
+_NAMED_ERRORS = [
+    (lambda o: StepLR(o, 0), ValueError, ("step_size",)),
+    (lambda o: StepLR(o, 2, gamma=0.0), ValueError, ("gamma",)),
+    (lambda o: ExponentialLR(o, -1.0), ValueError, ("gamma",)),
+    (lambda o: InverseDecay(o, -0.1), ValueError, ("decay",)),
+    (lambda o: LinearLR(o, start_factor=0.0), ValueError, ("start_factor",)),
+    (lambda o: LinearLR(o, end_factor=1.5), ValueError, ("end_factor",)),
+    (lambda o: LinearLR(o, total_iters=0), ValueError, ("total_iters",)),
+    (lambda o: OneCycleLR(o, 1.0), ValueError, ("total_steps", "epochs", "steps_per_epoch")),
+    (lambda o: OneCycleLR(o, 1.0, total_steps=0), ValueError, ("total_steps",)),
+    (lambda o: OneCycleLR(o, 1.0, epochs=0, steps_per_epoch=3), ValueError, ("epochs",)),
+    (lambda o: OneCycleLR(o, 1.0, epochs=2, steps_per_epoch=0), ValueError, ("steps_per_epoch",)),
+    (lambda o: OneCycleLR(o, 1.0, total_steps=10, pct_start=1.0), ValueError, ("pct_start",)),
+    (lambda o: OneCycleLR(o, 1.0, total_steps=10, anneal_strategy="cosine"), ValueError, ("anneal_strategy",)),
+    (lambda o: OneCycleLR(o, 1.0, total_steps=10, div_factor=0), ValueError, ("div_factor",)),
+    (lambda o: OneCycleLR(o, 1.0, total_steps=10, final_div_factor=0), ValueError, ("final_div_factor",)),
+    (lambda o: OneCycleLR(o, -1.0, total_steps=10), ValueError, ("max_lr",)),
+    (lambda o: OneCycleLR(o, 1.0, total_steps=10, base_momentum=-0.1), ValueError, ("base_momentum",)),
+    (lambda o: OneCycleLR(o, 1.0, total_steps=10, max_momentum=1.0), ValueError, ("max_momentum",)),
+    (lambda o: OneCycleLR(Adagrad([Parameter(np.zeros(1))]), 1.0, total_steps=10), ValueError, ("Adagrad",)),
+    (lambda o: CosineAnnealingWarmRestarts(o, 0), ValueError, ("T_0",)),
+    (lambda o: CosineAnnealingWarmRestarts(o, 5, T_mult=0), ValueError, ("T_mult",)),
+    (lambda o: CosineAnnealingWarmRestarts(o, 5, eta_min=-1.0), ValueError, ("eta_min",)),
+    (lambda o: CosineAnnealingWarmRestarts(o, 5).step(-1.0), ValueError, ("epoch",)),
+    (lambda o: ReduceLROnPlateau(o, mode="lowest"), ValueError, ("mode",)),
+    (lambda o: ReduceLROnPlateau(o, factor=1.0), ValueError, ("factor",)),
+    (lambda o: ReduceLROnPlateau(o, patience=-1), ValueError, ("patience",)),
+    (lambda o: ReduceLROnPlateau(o, threshold=-1.0), ValueError, ("threshold",)),
+    (lambda o: ReduceLROnPlateau(o, threshold_mode="relative"), ValueError, ("threshold_mode",)),
+    (lambda o: ReduceLROnPlateau(o, cooldown=-1), ValueError, ("cooldown",)),
+    (lambda o: ReduceLROnPlateau(o, min_lr=-1.0), ValueError, ("min_lr",)),
+    (lambda o: ReduceLROnPlateau(o, eps=-1.0), ValueError, ("eps",)),
+    (lambda o: ReduceLROnPlateau(o).step(float("nan")), ValueError, ("metrics",)),
+    (lambda o: StepLR([0.1], 2), TypeError, ("optimizer", "list")),
+]
+
+
+@pytest.mark.parametrize(("make", "err", "names"), _NAMED_ERRORS)
+def test_a_bad_argument_is_named_as_a_word_of_its_own(make, err, names):
+    with pytest.raises(err) as exc:
+        make(_sgd())
+    assert _names(exc, *names), str(exc.value)
+
+
+def test_a_bad_per_group_value_is_named_with_its_group_index():
+    for make in (lambda o: OneCycleLR(o, [1.0, -1.0], total_steps=10),
+                 lambda o: ReduceLROnPlateau(o, min_lr=[0.0, -1.0])):
+        with pytest.raises(ValueError) as exc:
+            make(_sgd(groups=2))
+        assert "[1]" in str(exc.value), str(exc.value)
+
+
+def test_zero_decay_threshold_and_eps_are_allowed_like_torch():
+    o = _sgd()
+    s = InverseDecay(o, 0.0)
+    s.step()
+    assert s.get_last_lr() == [0.1]  # no decay: η_k = η0 / (1 + 0·k)
+    ReduceLROnPlateau(_sgd(), threshold=0.0, eps=0.0)
+    tls.ReduceLROnPlateau(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), threshold=0.0, eps=0.0)
+
+
+def test_reduce_lr_on_plateau_starts_with_torchs_counters():
+    ours = ReduceLROnPlateau(_sgd())
+    theirs = tls.ReduceLROnPlateau(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1))
+    assert (ours.num_bad_epochs, ours.cooldown_counter) == (theirs.num_bad_epochs, theirs.cooldown_counter) == (0, 0)
+
+
+_TIES = [1.0, 1.0, 1.05, 1.1, 1.1, 1.2, 1.2, 1.25, 1.3, 0.9, 0.9, 0.8, 0.8, 0.85, 0.7, 0.7, 0.77, 0.6] * 2
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+@pytest.mark.parametrize("threshold", [0.0, 0.1])
+def test_plateau_ties_and_thresholds_in_every_mode_equal_torch(mode, threshold_mode, threshold):
+    kw = dict(mode=mode, threshold_mode=threshold_mode, threshold=threshold, patience=1, factor=0.5, eps=0.0)
+    o = _sgd()
+    ours = ReduceLROnPlateau(o, **kw)
+    t = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    theirs = tls.ReduceLROnPlateau(t, **kw)
+    for m in _TIES:
+        ours.step(m)
+        theirs.step(m)
+        assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-15)
+        assert (ours.best, ours.num_bad_epochs) == (theirs.best, theirs.num_bad_epochs)
+
+
+def test_plateau_skips_a_reduction_of_exactly_eps_like_torch():
+    for eps in (0.05, 0.049):  # 0.1 → 0.05 changes the rate by exactly 0.05
+        o = _sgd()
+        ours = ReduceLROnPlateau(o, patience=0, factor=0.5, eps=eps)
+        t = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        theirs = tls.ReduceLROnPlateau(t, patience=0, factor=0.5, eps=eps)
+        for m in (1.0, 2.0, 3.0):
+            ours.step(m)
+            theirs.step(m)
+            assert ours.get_last_lr() == theirs.get_last_lr()

@@ -350,8 +350,6 @@ class RMSprop(Optimizer):
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(p.data)
-            if mu > 0:
-                state["momentum_buffer"] = np.zeros_like(p.data)
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p.data)
         state["step"] += 1
@@ -371,7 +369,7 @@ class RMSprop(Optimizer):
             d += eps
         if mu > 0:
             buf = state.get("momentum_buffer")
-            if buf is None:  # momentum switched on after the first step (e.g. by OneCycleLR)
+            if buf is None:  # at the first step with momentum (OneCycleLR may switch it on later)
                 buf = state["momentum_buffer"] = np.zeros_like(p.data)
             buf *= mu
             buf += np.divide(g, d, out=e)  # b ← μ b + g / (√r + δ)
