@@ -161,7 +161,7 @@ def test_explorer_renders_and_responds_in_notebook_01(lab, page):
 
     # Insert one cell below the title and run it (not the whole notebook: fast and focused).
     marker = f"e2e-{uuid.uuid4().hex[:8]}"
-    code = f"from dlcourse import widgets; w = widgets.activation_explorer(); w  # {marker}"
+    code = f"from dlcourse.lecture import widgets; w = widgets.activation_explorer(); w  # {marker}"
     panel.locator(".jp-Cell").first.click()
     page.keyboard.press("Escape")  # command mode
     page.keyboard.press("b")  # insert a cell below
