@@ -48,12 +48,16 @@ def as_float_array(x, name: str = "x", *, ndim: int | Sequence[int] | None = Non
         raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
     if not np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float64)
+    _check_ndim(arr, ndim, name)
+    return arr
+
+
+def _check_ndim(arr: np.ndarray, ndim: int | Sequence[int] | None, name: str) -> None:
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
             want = " or ".join(f"{d}-D" for d in allowed)
             raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
-    return arr
 
 
 def check_shape(arr: np.ndarray, expected: tuple, name: str = "x") -> None:
@@ -293,11 +297,7 @@ def as_model_input(x, dtype, name: str = "x", *, where: str = "the model", ndim=
             f"{where} expected {name} of dtype {dt}, got {arr.dtype}: integer and bool input is not cast "
             f"silently (as in torch); convert it with {name}.astype(np.{dt})"
         )
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-        if arr.ndim not in allowed:
-            want = " or ".join(f"{d}-D" for d in allowed)
-            raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
+    _check_ndim(arr, ndim, name)
     return arr
 
 
