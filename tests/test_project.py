@@ -112,7 +112,7 @@ def test_every_notebook_imports_dlcourse_and_has_a_widget_and_asserts():
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
         assert "dlcourse" in code, path.name
-        assert "dlcourse.lecture.widgets" in code or "from dlcourse import widgets" in code or "widgets." in code, path.name
+        assert "from dlcourse.lecture import" in code and "widgets." in code, path.name
         assert code.count("assert ") >= 5, f"{path.name}: claims must be asserted in cells"
         for heading in ("objective", "summary"):
             assert heading in text, f"{path.name} lacks a {heading} section"
@@ -123,3 +123,12 @@ def test_code_passes_ruff():
     result = subprocess.run([str(ruff), "check", "dlcourse", "tests", "grading", "benchmarks"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+@pytest.mark.slow  # about 20 s without mypy's cache (.mypy_cache), 1 s with it
+def test_code_passes_mypy():
+    """The package is typed: mypy, configured in pyproject.toml ([tool.mypy]), finds no error."""
+    mypy = Path(sys.executable).with_name("mypy")
+    result = subprocess.run([str(mypy), "dlcourse"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    assert (ROOT / "dlcourse" / "py.typed").is_file()
