@@ -25,7 +25,7 @@ TOPIC = "03_initialization"
 
 
 def scipy_zca(X: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(X_white, mu, W) with W = (Σ + εI)^(−1/2), Σ the unbiased covariance (deck 003's 1/(n − 1))."""
+    """(X_white, mu, W) with W = (Σ + εI)^(−1/2), Σ the unbiased covariance (the 1/(n − 1) of the PyTorch lecture notes)."""
     from scipy.linalg import inv, sqrtm
 
     mu = X.mean(axis=0)
