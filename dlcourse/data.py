@@ -16,7 +16,7 @@ import gzip
 import os
 import struct
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -299,12 +299,15 @@ class NotFittedError(ValueError, AttributeError):
     """Raised when transform / inverse_transform is called before fit (as scikit-learn does)."""
 
 
+_T = TypeVar("_T", bound="_Transformer")
+
+
 class _Transformer:
     """fit / transform / fit_transform / inverse_transform on (N, D) arrays, statistics per column."""
 
     n_features_in_: int | None = None
 
-    def fit(self, X) -> _Transformer:
+    def fit(self: _T, X) -> _T:
         X = as_float_array(X, "X", ndim=2)
         if X.shape[0] < 1:
             raise ValueError(f"{type(self).__name__}.fit needs at least one sample, got shape {X.shape}")

@@ -250,6 +250,7 @@ def batchnorm_forward(
     if training:
         out, xc, istd = _batchnorm_train(x, gamma, beta, running_mean, running_var, momentum, eps)
     else:
+        assert running_mean is not None and running_var is not None  # required in eval mode, checked above
         out, xc, istd = _batchnorm_eval(x, gamma, beta, running_mean, running_var, eps)
     return out, (xc, istd, gamma, bool(training))
 
@@ -289,7 +290,9 @@ def batchnorm_backward_simplified(dout, cache) -> tuple[np.ndarray, np.ndarray, 
     xc, istd, gamma, training = cache
     dout = _check_dout(dout, xc)
     backward = _batchnorm_backward_train if training else _batchnorm_backward_eval
-    return backward(dout, xc, istd, gamma)
+    dx, dgamma, dbeta = backward(dout, xc, istd, gamma)
+    assert dx is not None  # input_grad=True
+    return dx, dgamma, dbeta
 
 
 def _check_dout(dout, x: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ Initializer = Callable[..., np.ndarray]
 
 
 def _shape(shape) -> Shape:
-    shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
         raise ValueError(f"shape must hold non-negative sizes, got {shape}")
     return shape

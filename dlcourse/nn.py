@@ -27,6 +27,7 @@ compute it either: the input does not require grad).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 
@@ -156,7 +157,24 @@ def _fast_path(method):
     return method
 
 
-def _is_fast(module, name: str) -> bool:
+class _Kernels(Protocol):
+    """The unchecked kernels of a built-in layer (see :class:`Module`)."""
+
+    def _check_input(self, x: Any) -> np.ndarray:
+        ...
+
+    def _forward(self, x: np.ndarray, owned: bool) -> tuple[np.ndarray, bool]:
+        ...
+
+    def _check_dout(self, dout: Any) -> np.ndarray:
+        ...
+
+    def _backward(self, dout: np.ndarray, input_grad: bool, owned: bool) -> tuple[np.ndarray | None, bool]:
+        ...
+
+
+def _is_fast(module, name: str) -> TypeGuard[_Kernels]:
+    """Whether ``module.<name>`` is the marked built-in one, so that its kernels may be called."""
     return getattr(getattr(type(module), name), "_fast_path", False)
 
 
@@ -415,7 +433,7 @@ class Linear(Module):
             raise ValueError(f"init returned shape {w.shape}, expected {(self.out_features, self.in_features)}")
         self.weight = Parameter(w, dtype=dt)
         self.bias = Parameter(np.zeros(self.out_features, dtype=dt)) if bias else None
-        self._cache = None
+        self._cache: np.ndarray | None = None  # the input x, for dW
 
     def _check_input(self, x):
         w = self.weight.data
@@ -447,6 +465,7 @@ class Linear(Module):
         return dout
 
     def _backward(self, dout, input_grad: bool, owned: bool):
+        assert self._cache is not None  # _check_dout refuses a backward before forward
         self.weight._add_matmul(dout.T, self._cache)  # dW += doutᵀ x: (out, N) @ (N, in)
         if self.bias is not None:
             self.bias._add_colsum(dout)  # db += Σ_n dout_n
@@ -616,7 +635,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng=None) -> None:
         self.p = check_probability(p, "p (dropout probability)", inclusive_high=True)
         self.rng = as_rng(rng)
-        self._cache = None
+        self._cache: tuple[np.ndarray | None, tuple[int, ...]] | None = None  # (scale or None, input shape)
 
     def _check_input(self, x):
         if type(x) is np.ndarray and x.dtype.kind == "f":
@@ -644,6 +663,7 @@ class Dropout(Module):
         return dout
 
     def _backward(self, dout, input_grad: bool, owned: bool):
+        assert self._cache is not None  # _check_dout refuses a backward before forward
         scale = self._cache[0]
         if not input_grad:
             return None, False
@@ -737,7 +757,7 @@ class _BatchNorm(Module):
         self.beta = Parameter(np.zeros(self.num_features, dtype=dt))  # β: per-feature shift
         self.running_mean = np.zeros(self.num_features, dtype=dt)
         self.running_var = np.ones(self.num_features, dtype=dt)
-        self._cache = None
+        self._cache: tuple[tuple[int, ...], np.ndarray, np.ndarray, bool] | None = None  # (shape, x − μ, r, training)
 
     # torch names the affine parameters weight and bias: the same Parameter objects
     @property
@@ -794,6 +814,7 @@ class _BatchNorm(Module):
         return dout
 
     def _backward(self, dout, input_grad: bool, owned: bool):
+        assert self._cache is not None  # _check_dout refuses a backward before forward
         shape, xc, istd, train = self._cache
         flat = dout if len(shape) == 2 else F._channels_last(dout)
         backward = F._batchnorm_backward_train if train else F._batchnorm_backward_eval

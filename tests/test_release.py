@@ -26,7 +26,7 @@ def bundle(tmp_path_factory):
 def test_bundle_has_what_a_student_needs(bundle):
     for d in ("exercises", "dlcourse", "notebooks"):
         assert (bundle / d).is_dir()
-    for f in ("README.md", "pyproject.toml", "environment.yml", "Makefile"):
+    for f in ("README.md", "pyproject.toml", "environment.yml", "Makefile", "docs/references.md"):
         assert (bundle / f).is_file()
     assert (bundle / "dlcourse" / "autograde" / "checks.py").is_file()
     assert (bundle / "dlcourse" / "autograde" / "cases" / "c01_perceptron.py").is_file()  # public checks ship

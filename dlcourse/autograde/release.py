@@ -1,4 +1,4 @@
-"""Build the student bundle: notebooks, exercises, dlcourse, environment files, a README.
+"""Build the student bundle: notebooks, exercises, dlcourse, environment files, the references, a README.
 
 Left out on purpose: ``solutions/``, ``grading/`` (hidden cases), ``tests/``, build
 artefacts.  The bundle is refused when ``exercises/`` is stale, and checked afterwards: no
@@ -14,7 +14,8 @@ from dlcourse.autograde import notebook as nbmod
 
 #: what a student gets, relative to the course root (missing optional items are skipped)
 INCLUDE_DIRS = ("notebooks", "exercises", "dlcourse")
-INCLUDE_FILES = ("pyproject.toml", "environment.yml", "Makefile", "LICENSE")
+INCLUDE_FILES = ("pyproject.toml", "environment.yml", "Makefile", "LICENSE",
+                 "docs/references.md")  # the sources the package's docstrings cite
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", ".DS_Store")
 
 STUDENT_README = """\
@@ -69,6 +70,7 @@ def build_release(course_root: str | Path, out_dir: str | Path, *, force: bool =
             shutil.copytree(root / d, out / d, ignore=_IGNORE)
     for f in INCLUDE_FILES:
         if (root / f).is_file():
+            (out / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / f, out / f)
     (out / "README.md").write_text(STUDENT_README, encoding="utf-8")
     problems = audit_release(out, root)

@@ -249,18 +249,20 @@ class ForkServer:
         """Run one case whose folder starts with ``files``; return (returncode, timed out,
         the files the case left: ``status.json``, ``result.npz``, ``output.txt`` (its tail))."""
         proc = self._start()
+        stdin, stdout = proc.stdin, proc.stdout
+        assert stdin is not None and stdout is not None  # _start opens both as pipes
         header = {"wall_s": limits.wall_s, "files": {name: len(data) for name, data in files.items()}}
         try:
-            proc.stdin.write(json.dumps(header).encode() + b"\n" + b"".join(files.values()))
-            proc.stdin.flush()
-            ready, _, _ = select.select([proc.stdout], [], [], limits.wall_s + 30)
-            reply = json.loads(proc.stdout.readline() if ready else b"")
+            stdin.write(json.dumps(header).encode() + b"\n" + b"".join(files.values()))
+            stdin.flush()
+            ready, _, _ = select.select([stdout], [], [], limits.wall_s + 30)
+            reply = json.loads(stdout.readline() if ready else b"")
             caps = {"status.json": MAX_STATUS, "result.npz": MAX_RESULT, "output.txt": MAX_OUTPUT_TAIL}
             out: dict[str, bytes] = {}
             for name, size in reply["files"].items():
                 if name not in caps or not 0 <= int(size) <= caps[name]:
                     raise ValueError(f"unexpected file {name!r} of {size} bytes")
-                data = proc.stdout.read(int(size))
+                data = stdout.read(int(size))
                 if len(data) != int(size):
                     raise ValueError("short read")
                 out[name] = data
@@ -279,7 +281,8 @@ class ForkServer:
             self.proc.wait()
             for stream in (self.proc.stdin, self.proc.stdout):
                 try:
-                    stream.close()
+                    if stream is not None:
+                        stream.close()
                 except OSError:
                     pass
             self.proc = None
@@ -310,10 +313,11 @@ def run_case(code: str | list[tuple[str, str]], qid: str, case: Case, limits: Li
     own_server = server is None
     try:
         job = json.dumps({"qid": qid, "cells": cells, "args": skeleton, "limits": asdict(limits)}).encode()
-        np.savez(work / "args.npz", **arrays)
+        # numpy's stub types **kwds as if a key could be savez's allow_pickle flag; ours are a0, a1, ...
+        np.savez(work / "args.npz", **arrays)  # type: ignore[arg-type]
         files = {"job.json": job, "args.npz": (work / "args.npz").read_bytes()}
         (work / "args.npz").unlink()
-        if own_server:
+        if server is None:  # own_server
             server = ForkServer(python, isolated=isolated)
         try:
             rc, timed_out, produced = server.launch(files, limits)

@@ -76,7 +76,8 @@ def limit_overrides(data: Any, where: str) -> dict[str, float | int]:
 
 def with_overrides(base: Limits, overrides: dict | None) -> Limits:
     """``base`` with the fields named in ``overrides`` replaced (validated first)."""
-    return replace(base, **limit_overrides(overrides, "limits")) if overrides else base
+    # each value has its field's type (limit_overrides casts it), which a dict[str, float | int] cannot say
+    return replace(base, **limit_overrides(overrides, "limits")) if overrides else base  # type: ignore[arg-type]
 
 
 @dataclass

@@ -443,9 +443,9 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
 
-    def _grad(self, p, group):
+    def _grad(self, p: Parameter, group: dict[str, Any], wd: float | None = None) -> np.ndarray:
         if not group["decoupled_weight_decay"]:
-            return super()._grad(p, group)
+            return super()._grad(p, group, wd)
         if group["weight_decay"] != 0:  # θ ← θ(1 − ηλ), not through g (Loshchilov & Hutter, 2019)
             p.data *= 1 - group["lr"] * group["weight_decay"]
         return super()._grad(p, group, 0.0)

@@ -1,8 +1,9 @@
 """Public check cases for exercise 01_perceptron (shipped to students).
 
-Oracle: the perceptron rule written out here, loop by loop (Rosenblatt 1958; deck 001):
-predict ŷ = sign(w·x + b) with sign(0) = +1; on a mistake, y (w·x + b) <= 0, update
-w ← w + lr·y·x and b ← b + lr·y.  Nothing here calls dlcourse.models.perceptron.
+Oracle: the perceptron rule written out here, loop by loop (Rosenblatt, 1958; Sharif lecture,
+see docs/references.md): predict ŷ = sign(w·x + b) with sign(0) = +1; on a mistake,
+y (w·x + b) <= 0, update w ← w + lr·y·x and b ← b + lr·y.  Nothing here calls
+dlcourse.models.perceptron.
 """
 
 from __future__ import annotations

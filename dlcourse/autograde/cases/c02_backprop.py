@@ -64,7 +64,7 @@ def two_layer_problem(n: int, d: int, h: int, seed: int, scale: float = 0.5):
 
 
 def cases_sigmoid_backward() -> list[Case]:
-    z = np.array([-10.0, -1.0, 0.0, 1.0, 10.0])  # deck 002's sanity points
+    z = np.array([-10.0, -1.0, 0.0, 1.0, 10.0])  # the ESIR lecture's sanity points (docs/references.md)
     dout = np.ones_like(z)
     rng = np.random.default_rng(3)
     z2, dout2 = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))

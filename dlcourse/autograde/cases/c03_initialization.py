@@ -1,7 +1,7 @@
 """Public check cases for exercise 03_initialization (shipped to students).
 
-Oracles: the fan rule and the scaled bounds written out here (deck 003, "Xavier (Glorot)
-Initialization" and "He Initialization"), cross-checked against torch.nn.init's private fan
+Oracles: the fan rule and the scaled bounds written out here (Glorot & Bengio, 2010;
+He et al., 2015), cross-checked against torch.nn.init's private fan
 helper; torch.nn.utils.clip_grad_norm_ in float64 for clipping (Pascanu et al., 2013); the
 package's ``dlcourse.data.ZCAWhitener`` for whitening (itself tested against closed forms;
 the hidden cases use an independent matrix square root).  Random initialisers are judged by
@@ -100,7 +100,7 @@ def torch_clip(grads: list[np.ndarray], max_norm: float) -> tuple:
         p.grad = torch.tensor(g, dtype=torch.float64)
         params.append(p)
     total = torch.nn.utils.clip_grad_norm_(params, max_norm)
-    return (float(total), *(p.grad.numpy().copy() for p in params))
+    return (float(total), *(p.grad.numpy().copy() for p in params if p.grad is not None))  # all set above
 
 
 def correlated(n: int, d: int, seed: int) -> np.ndarray:

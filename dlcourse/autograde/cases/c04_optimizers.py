@@ -9,6 +9,8 @@ on f(w) = ½ wᵀAw − bᵀw, its gradients from torch.autograd.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dlcourse.autograde.spec import Case
@@ -27,7 +29,7 @@ HINTS = {
 }
 
 #: the hyper-parameters ``optimize_quadratic`` uses with each method (besides lr)
-METHODS = {
+METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "sgd": ("SGD", {}),
     "momentum": ("SGD", {"momentum": 0.9}),
     "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),

@@ -1,7 +1,7 @@
 """Public check cases for exercise 06_batchnorm (shipped to students).
 
 Oracles, independent of dlcourse.functional and dlcourse.nn: batch normalization (Ioffe &
-Szegedy 2015) written out feature by feature with explicit sums, with torch's conventions for
+Szegedy, 2015) written out feature by feature with explicit sums, with torch's conventions for
 the running statistics (momentum weighs the *new* batch statistic; the running variance is
 updated with the *unbiased* batch variance, the normalisation uses the biased one); the
 backward pass by central finite differences of that forward.
