@@ -20,7 +20,6 @@ import errno
 import hashlib
 import importlib
 import importlib.util
-import inspect
 import os
 import queue
 import re
@@ -32,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -87,6 +87,8 @@ def hidden_module(topic: str, hidden_dir: str | Path) -> ModuleType:
     if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(path):
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise GradingSetupError(f"the hidden cases {path} cannot be imported as a module")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
@@ -143,7 +145,7 @@ def trivial_answer(case: Case) -> str | None:
     def like(make):
         if isinstance(shape_of, tuple):
             return tuple(make(np.shape(e)) for e in shape_of)
-        return make(np.shape(shape_of))
+        return make(np.shape(shape_of) if shape_of is not None else ())  # None: a scalar
 
     candidates: list[tuple[str, object]] = []
     if shape_of is not None:
@@ -217,7 +219,8 @@ def load_topic(topic: str, course_root: str | Path, hidden_dir: str | Path | Non
             cases[q.qid] += [("hidden", c) for c in module_cases(hid, q.qid)]
         base = hidden_limits.get(q.qid, Limits())
         if not isinstance(base, Limits):
-            raise GradingSetupError(f"{hid.__name__}.LIMITS[{q.qid!r}] must be a Limits(...), "
+            where = f"{hid.__name__}." if hid is not None else ""
+            raise GradingSetupError(f"{where}LIMITS[{q.qid!r}] must be a Limits(...), "
                                     f"got {type(base).__name__}")
         try:
             limits[q.qid] = with_overrides(with_overrides(base, assignment), overrides)
@@ -334,7 +337,7 @@ def discover(path: str | Path) -> list[tuple[str, Path]]:
         raise FileNotFoundError(f"no notebook or folder at {path}")
     if not path.is_dir():  # one submission, whatever it is: grading checks what it is
         return [(path.stem, path)]
-    out = []
+    out: list[tuple[str, Path]] = []
     for entry in sorted(os.scandir(path), key=lambda e: e.name):
         if entry.name.startswith("."):
             continue
@@ -455,7 +458,8 @@ def _supersede(records: list[dict], notebooks: list) -> None:
 def _build(record: dict, nb, spec: TopicSpec, qids: set[str] | None, limits: Limits | None) -> list[_Task]:
     """The record's questions and the tasks that grade them; problems become reasons."""
     auto = [q.qid for q in spec.questions if q.kind == "auto"]
-    extracted, answers = None, {}
+    extracted: nbmod.Extracted | None = None
+    answers: dict[str, str] = {}
     if nb is not None:
         try:
             extracted = nbmod.extract_graded_code(nb, auto)
@@ -469,7 +473,8 @@ def _build(record: dict, nb, spec: TopicSpec, qids: set[str] | None, limits: Lim
     record["time_budget_s"] = budget.seconds
     tasks = []
     for q in graded:
-        entry = {"qid": q.qid, "kind": q.kind, "max_points": q.points, "points": 0.0, "cases": [], "lost": []}
+        entry: dict[str, Any] = {"qid": q.qid, "kind": q.kind, "max_points": q.points, "points": 0.0,
+                                 "cases": [], "lost": []}
         record["questions"].append(entry)
         if q.kind == "manual":
             entry["points"] = None
@@ -492,35 +497,9 @@ def _build(record: dict, nb, spec: TopicSpec, qids: set[str] | None, limits: Lim
             if (vis, case.name) in trivial:
                 res["trivial"] = trivial[(vis, case.name)]
             entry["cases"].append(res)
-            if problem is None:
+            if problem is None and extracted is not None:  # no problem: the code was extracted
                 tasks.append(_Task(entry, q.qid, extracted.cells, vis, case, q_limits, budget, res))
     return tasks
-
-
-def _accepts(fn, name: str) -> bool:
-    """Whether ``fn`` takes the keyword argument ``name`` (the sandbox's API may be older)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-def isolation_problem(python: str | None = None) -> str | None:
-    """Why the operating-system sandbox cannot run here (None when it can).
-
-    Asks :func:`dlcourse.autograde.sandbox.isolation_problem`; a sandbox without that check
-    has no isolation to offer, which is not reported as a problem (see :func:`isolation_supported`).
-    """
-    check = getattr(sandbox, "isolation_problem", None)
-    if check is None:
-        return None
-    return check(python) if _accepts(check, "python") else check()
-
-
-def isolation_supported() -> bool:
-    """Whether this sandbox module runs cases under the operating-system sandbox at all."""
-    return hasattr(sandbox, "isolation_problem") and _accepts(sandbox.run_case, "isolated")
 
 
 def _run(task: _Task, python: str | None, servers: queue.Queue | None, isolated: bool) -> None:
@@ -530,14 +509,13 @@ def _run(task: _Task, python: str | None, servers: queue.Queue | None, isolated:
         return
     limits = task.limits if reserved >= task.limits.wall_s else replace(task.limits, wall_s=reserved)
     server = servers.get() if servers is not None else None
-    kw = {"isolated": isolated} if _accepts(sandbox.run_case, "isolated") else {}
     start = time.monotonic()
     try:
-        run = sandbox.run_case(task.code, task.qid, task.case, limits, python=python, server=server, **kw)
+        run = sandbox.run_case(task.code, task.qid, task.case, limits, python=python, server=server, isolated=isolated)
     finally:
         used = time.monotonic() - start
         task.budget.settle(reserved, used)
-        if server is not None:
+        if server is not None and servers is not None:
             servers.put(server)
     task.result["seconds"] = round(used, 3)
     if not run.ok:
@@ -623,10 +601,10 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
     if hidden_dir == "default":
         hidden_dir = course_root / "grading"
     if isolated:
-        problem = isolation_problem(python)
+        problem = sandbox.isolation_problem(python)
         if problem:
             raise IsolationUnavailable(problem)
-    isolated_flag = bool(isolated) and isolation_supported()
+    isolated_flag = bool(isolated)
     if limit_overrides:
         with_overrides(Limits(), limit_overrides)  # a bad override is the instructor's error, before any work
     subs = discover(path)
@@ -660,12 +638,11 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
 
         bar = tqdm(total=len(tasks), desc=f"grading {len(records)} notebook(s)", unit="case")
     servers: queue.Queue | None = None
-    kw = {"isolated": isolated_flag} if _accepts(sandbox.ForkServer, "isolated") else {}
     try:
         if fork_server and tasks:
             servers = queue.Queue()
             for _ in range(jobs):
-                servers.put(sandbox.ForkServer(python, **kw))
+                servers.put(sandbox.ForkServer(python, isolated=isolated_flag))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for _ in pool.map(lambda t: _run(t, python, servers, isolated_flag), tasks):
                 if bar is not None:
@@ -676,9 +653,9 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
         while servers is not None and not servers.empty():
             servers.get().close()
     for record, (_, nb_path) in zip(records, subs, strict=True):
-        spec = topics.get(record["topic"])
-        spec = spec if isinstance(spec, TopicSpec) else None
-        _score(record, spec.hints if spec else {}, spec.cases if spec else {})
+        loaded = topics.get(record["topic"])
+        topic_spec = loaded if isinstance(loaded, TopicSpec) else None  # a str: the topic's problem
+        _score(record, topic_spec.hints if topic_spec else {}, topic_spec.cases if topic_spec else {})
         if "sha256_before" in record:
             try:
                 record["sha256_after"] = sha256(nb_path)
