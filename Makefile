@@ -10,7 +10,7 @@ TORCH_INDEX ?=
 PYTEST_ARGS ?=
 JOBS ?= auto
 
-.PHONY: lab test setup exercises release grade html bench clean
+.PHONY: lab test setup exercises release grade html bench mutation clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ bench: setup
 	$(BIN)/python benchmarks/import_time.py
 	DLCOURSE_SCALE=quick $(BIN)/python benchmarks/notebook_times.py --repeat 2
 	$(BIN)/python benchmarks/speed_vs_torch.py --repeat 30
+
+# Mutation testing of the core maths (docs/mutation.md): about 10 minutes on one core, so not
+# part of `make test`.  A fresh mutants/ each time: mutmut reuses the copies and the test map of
+# an earlier run, which go stale when the sources change.  CI=1 fixes the hypothesis examples.
+MUTATION_JOBS ?= 1
+mutation: setup
+	rm -rf mutants && mkdir mutants
+	CI=1 $(BIN)/mutmut run --max-children $(MUTATION_JOBS) > mutants/run.log 2>&1 || { tail -c 3000 mutants/run.log; exit 1; }
+	$(BIN)/python benchmarks/mutation_score.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
