@@ -169,7 +169,7 @@ def test_property_equal_torch_on_random_shapes(name, z):
     assert_close(df(z), ref_grad)
 
 
-# --- mutation testing: argument names in errors, the unused branch of ELU ----------------------
+# --- argument names in errors, the unused branch of ELU ----------------------------------------
 
 
 def _named_in_error(exc: pytest.ExceptionInfo, name: str) -> bool:

@@ -275,7 +275,7 @@ def test_property_forward_reverse_and_torch_agree(xv, yv):
         assert close(res_f.grad[i], ref) and close(res_r.grad[i], ref)
 
 
-# --- mutation testing: numpy scalars, foreign operands, messages, labels, layout ----------------
+# --- numpy scalars, foreign operands, messages, labels, layout ----------------------------------
 
 
 import numpy as np  # noqa: E402  (numpy scalars are the numbers these tests feed in)
@@ -384,3 +384,14 @@ def test_layout_columns_are_depths_and_rows_count_down_from_zero():
     assert {n: pos[n][0] for n in (a, b, c, ab, out)} == {a: 0.0, b: 0.0, c: 0.0, ab: 1.0, out: 3.0}
     assert sorted(pos[n][1] for n in (a, b, c)) == [-2.0, -1.0, 0.0]  # three rows in column 0
     assert pos[ab][1] == pos[out][1] == 0.0  # alone in their column: the top row
+
+
+def test_gradient_names_a_bad_mode_and_a_bad_input_by_position():
+    import re
+
+    with pytest.raises(ValueError) as exc:
+        gradient(lambda v: v[0], [1.0], mode="sideways")
+    assert re.search(r"(?<!\w)mode(?!\w)", str(exc.value)), str(exc.value)
+    with pytest.raises(ValueError) as exc:
+        gradient(lambda v: v[0], [1.0, float("nan")])
+    assert "x[1]" in str(exc.value), str(exc.value)

@@ -224,3 +224,145 @@ def test_train_mode_output_ignores_shift_and_scale_of_the_batch(shift, log_scale
 def test_momentum_none_is_rejected_clearly():
     with pytest.raises(ValueError, match="momentum must be a number"):
         nn.BatchNorm1d(3, momentum=None)
+
+
+# --- functional batch norm's argument checks, running statistics, defaults ---------------------
+
+
+def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
+    """Each of ``names`` appears in the message as a word of its own."""
+    import re
+
+    return all(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", str(exc.value)) for n in names)
+
+
+def _bn_args(n=6, d=3, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(n, d)).astype(dtype), (1.0 + rng.random(d)).astype(dtype), rng.normal(size=d).astype(dtype))
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.3, 1.0])
+def test_functional_running_statistics_equal_torch_for_momentum_0_to_1(momentum):
+    x, gamma, beta = _bn_args()
+    rm, rv = np.full(3, 0.5), np.full(3, 2.0)
+    trm, trv = torch.tensor(rm), torch.tensor(rv)
+    out, _ = F.batchnorm_forward(x, gamma, beta, rm, rv, momentum=momentum)
+    ref = torch.nn.functional.batch_norm(torch.tensor(x), trm, trv, torch.tensor(gamma), torch.tensor(beta),
+                                         training=True, momentum=momentum)
+    np.testing.assert_allclose(out, ref.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rm, trm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv, trv.numpy(), rtol=1e-12)
+
+
+def test_spatial_batchnorm_defaults_and_running_statistics_equal_torch():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4, 3, 5, 2))
+    gamma, beta = 1.0 + rng.random(3), rng.normal(size=3)
+    torch_bn = torch.nn.BatchNorm2d(3, dtype=torch.float64)
+    torch_bn.weight.data, torch_bn.bias.data = torch.tensor(gamma), torch.tensor(beta)
+    rm, rv = np.zeros(3), np.ones(3)  # torch's initial running statistics
+    out, _ = F.spatial_batchnorm_forward(x, gamma, beta, rm, rv)  # default momentum and eps
+    ref = torch_bn(torch.tensor(x))
+    np.testing.assert_allclose(out, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rm, torch_bn.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv, torch_bn.running_var.numpy(), rtol=1e-12)
+    # momentum and eps reach the (N·H·W, C) batch norm; eval mode uses the running statistics
+    rm2, rv2 = np.zeros(3), np.ones(3)
+    torch_bn2 = torch.nn.BatchNorm2d(3, eps=0.5, momentum=0.7, dtype=torch.float64)
+    torch_bn2.weight.data, torch_bn2.bias.data = torch.tensor(gamma), torch.tensor(beta)
+    out2, _ = F.spatial_batchnorm_forward(x, gamma, beta, rm2, rv2, momentum=0.7, eps=0.5)
+    np.testing.assert_allclose(out2, torch_bn2(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rm2, torch_bn2.running_mean.numpy(), rtol=1e-12)
+    torch_bn2.eval()
+    out3, _ = F.spatial_batchnorm_forward(x, gamma, beta, rm2, rv2, training=False, momentum=0.7, eps=0.5)
+    np.testing.assert_allclose(out3, torch_bn2(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_spatial_batchnorm_backward_uses_the_closed_form_by_default_and_the_graph_on_request():
+    rng = np.random.default_rng(2)
+    x, dout = rng.normal(size=(4, 3, 5, 2)), rng.normal(size=(4, 3, 5, 2))
+    out, cache = F.spatial_batchnorm_forward(x, 1.0 + rng.random(3), rng.normal(size=3))
+    inner, shape = cache
+    flat = F._channels_last(dout)
+    by_default = F.spatial_batchnorm_backward(dout, cache)
+    graph = F.spatial_batchnorm_backward(dout, cache, simplified=False)
+    expected_closed = F.batchnorm_backward_simplified(flat, inner)
+    expected_graph = F.batchnorm_backward(flat, inner)
+    np.testing.assert_array_equal(by_default[0], F._channels_first(expected_closed[0], shape))
+    np.testing.assert_array_equal(graph[0], F._channels_first(expected_graph[0], shape))
+    np.testing.assert_allclose(by_default[0], graph[0], rtol=1e-9, atol=1e-12)  # the same gradient
+    with pytest.raises(ValueError) as exc:
+        F.spatial_batchnorm_backward(dout[:, :, :4], cache)
+    assert _names(exc, "dout"), str(exc.value)
+
+
+def test_functional_batchnorm_keeps_float32_in_every_function():
+    x, gamma, beta = _bn_args(dtype=np.float32)
+    rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    out, cache = F.batchnorm_forward(x, gamma, beta, rm, rv)
+    dout = np.ones_like(x)
+    for backward in (F.batchnorm_backward, F.batchnorm_backward_simplified):
+        assert all(g.dtype == np.float32 for g in backward(dout, cache))
+    x4 = np.random.default_rng(3).normal(size=(2, 3, 2, 2)).astype(np.float32)
+    out4, cache4 = F.spatial_batchnorm_forward(x4, gamma, beta)
+    assert out4.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in F.spatial_batchnorm_backward(np.ones_like(x4), cache4))
+
+
+def test_functional_batchnorm_names_the_function_and_the_argument_it_refuses():
+    x, gamma, beta = _bn_args()
+    rm, rv = np.zeros(3), np.ones(3)
+    f32 = np.float32
+    _, cache = F.batchnorm_forward(x, gamma, beta)
+    _, cache4 = F.spatial_batchnorm_forward(x.reshape(6, 3, 1), gamma, beta)
+    cases = [
+        (lambda: F.batchnorm_forward(x.astype(f32), gamma, beta), TypeError, ("batchnorm_forward", "x")),
+        (lambda: F.batchnorm_forward(x, gamma, beta.astype(f32)), TypeError, ("batchnorm_forward", "beta")),
+        (lambda: F.batchnorm_forward(x, np.array(["a"] * 3), beta), TypeError, ("gamma",)),
+        (lambda: F.batchnorm_forward(x, gamma[None], beta), ValueError, ("gamma",)),
+        (lambda: F.batchnorm_forward(x[None], gamma, beta), ValueError, ("x",)),
+        (lambda: F.batchnorm_forward(x, gamma, beta[None]), ValueError, ("beta",)),
+        (lambda: F.batchnorm_forward(x, gamma, beta, momentum=1.5), ValueError, ("momentum",)),
+        (lambda: F.batchnorm_forward(x, gamma, beta, eps=0.0), ValueError, ("eps",)),
+        (lambda: F.batchnorm_forward(x, gamma, beta, [0.0] * 3, rv), ValueError, ("running_mean", "list")),
+        (lambda: F.batchnorm_forward(x, gamma, beta, rm, np.ones(2)), ValueError, ("running_var", "(2,)")),
+        (lambda: F.batchnorm_forward(x, gamma, beta, rm.astype(f32), rv), TypeError, ("batchnorm_forward", "running_mean")),
+        (lambda: F.batchnorm_forward(x, gamma, beta, rm, rv.astype(f32)), TypeError, ("batchnorm_forward", "running_var")),
+        (lambda: F.batchnorm_forward(x[:1], gamma, beta), ValueError, ("1",)),
+        (lambda: F.batchnorm_backward(np.ones_like(x, dtype=f32), cache), TypeError, ("batch norm backward", "dout")),
+        (lambda: F.batchnorm_backward_simplified(np.ones((6, 2)), cache), ValueError, ("dout",)),
+        (lambda: F.spatial_batchnorm_forward(x.astype(f32).reshape(6, 3, 1), gamma, beta), TypeError,
+         ("spatial_batchnorm_forward", "x")),
+        (lambda: F.spatial_batchnorm_forward(x.reshape(6, 3, 1, 1, 1), gamma, beta), ValueError, ("x", "3-D", "4-D")),
+        (lambda: F.spatial_batchnorm_forward(x.reshape(6, 3, 1), np.array(["a"] * 3), beta), TypeError, ("gamma",)),
+        (lambda: F.spatial_batchnorm_backward(np.ones((6, 3, 1), f32), cache4), TypeError,
+         ("spatial_batchnorm_backward", "dout")),
+    ]
+    for i, (call, error, names) in enumerate(cases):
+        with pytest.raises(error) as exc:
+            call()
+        assert _names(exc, *names), f"case {i}: {exc.value}"
+
+
+def test_functional_batchnorm_accepts_4d_spatial_input_and_eval_needs_both_statistics():
+    x, gamma, beta = _bn_args(n=8)
+    out, _ = F.spatial_batchnorm_forward(x.reshape(2, 3, 2, 2), gamma, beta)  # (N, C, H, W)
+    assert out.shape == (2, 3, 2, 2)
+    for rm, rv in [(np.zeros(3), None), (None, np.ones(3))]:
+        with pytest.raises(ValueError, match=r"^batch norm in eval mode needs running_mean and running_var$"):
+            F.batchnorm_forward(x, gamma, beta, rm, rv, training=False)
+    with pytest.raises(ValueError, match="more than 1 value"):
+        F.batchnorm_forward(x[:1], gamma, beta)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_returns_no_input_gradient_when_told_it_is_not_needed(training):
+    # the layer protocol (nn.Module): _backward(dout, input_grad=False, ...) returns None for dx
+    x, gamma, beta = _bn_args()
+    bn = nn.BatchNorm1d(3)
+    bn(x)  # one training step fills the running statistics
+    bn.train(training)
+    bn(x)
+    dx, _ = bn._backward(np.ones_like(x), False, False)
+    assert dx is None
+    assert bn.backward(np.ones_like(x)).shape == x.shape

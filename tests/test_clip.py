@@ -188,7 +188,7 @@ def test_nonfinite_norm_clips_without_the_flag():
     assert np.array_equal(p.grad, t.grad.numpy(), equal_nan=True)
 
 
-# --- mutation testing: zero bounds, the inf norm, float64 accumulation, messages ----------------
+# --- zero bounds, the inf norm, float64 accumulation, messages ----------------------------------
 
 
 def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
@@ -259,3 +259,9 @@ def test_a_non_finite_norm_message_says_how_to_clip_anyway():
     p.grad = np.array([np.inf, 1.0])
     with pytest.raises(RuntimeError, match=r"so it cannot be clipped; set error_if_nonfinite=False to clip anyway$"):
         clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+
+
+def test_a_foreign_object_among_the_parameters_is_named_with_its_position():
+    with pytest.raises(TypeError) as exc:
+        clip_grad_norm_([Parameter(np.ones(2)), "w"], 1.0)
+    assert _names(exc, "str", "1"), str(exc.value)

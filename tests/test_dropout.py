@@ -106,3 +106,77 @@ def test_bad_arguments_raise():
         F.dropout_backward(np.ones((3, 2)), cache)
     with pytest.raises(TypeError, match="numeric"):
         F.dropout_forward(np.array(["a"]), 0.5)
+
+
+# --- dropout_backward names what it refuses --------------------------------------------------
+
+
+def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
+    """Each of ``names`` appears in the message as a word of its own."""
+    import re
+
+    return all(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", str(exc.value)) for n in names)
+
+
+def test_dropout_backward_names_dout_and_itself_when_refusing_it():
+    x = np.ones((3, 4))
+    _, identity = F.dropout_forward(x, 0.5, training=False)  # inverted, test time: no mask
+    with pytest.raises(TypeError) as exc:
+        F.dropout_backward(np.array(["a"]), identity)
+    assert _names(exc, "dout"), str(exc.value)
+    _, masked = F.dropout_forward(x, 0.5, rng=0)
+    with pytest.raises(TypeError) as exc:
+        F.dropout_backward(np.ones((3, 4), np.float32), masked)
+    assert _names(exc, "dropout_backward", "dout"), str(exc.value)
+
+
+def test_dropout_keeps_float32_forward_and_backward():
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    out, cache = F.dropout_forward(x, 0.3, rng=1)
+    dx = F.dropout_backward(np.ones_like(x), cache)
+    assert out.dtype == dx.dtype == np.float32
+    np.testing.assert_array_equal(dx, cache[0])  # d(x·scale)/dx = scale
+
+
+def test_dropout_defaults_are_torchs_and_its_variant_passes_everything_through():
+    import inspect
+
+    assert inspect.signature(torch.nn.functional.dropout).parameters["p"].default == 0.5
+    x = np.random.default_rng(0).normal(size=(50, 40))
+    default, _ = F.dropout_forward(x, rng=3)  # p = 0.5, training
+    np.testing.assert_array_equal(default, F.dropout_forward(x, 0.5, True, 3)[0])
+    assert 0.3 < np.mean(default == 0.0) < 0.7
+    standard, _ = F.standard_dropout_forward(x, rng=3)
+    np.testing.assert_array_equal(standard, F.dropout_forward(x, 0.5, True, np.random.default_rng(3), inverted=False)[0])
+    np.testing.assert_array_equal(F.standard_dropout_forward(x, 0.2, False)[0], 0.8 * x)  # test time: (1 − p) x
+
+
+def test_dropout_with_p_1_drops_every_unit_and_p_0_draws_nothing():
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    for inverted in (True, False):
+        out, _ = F.dropout_forward(x, 1.0, rng=0, inverted=inverted)
+        assert out.dtype == x.dtype and out.shape == x.shape and not np.any(out)
+    gen = np.random.default_rng(5)
+    state = gen.bit_generator.state
+    out, cache = F.dropout_forward(x, 0.0, rng=gen)
+    np.testing.assert_array_equal(out, x)
+    assert cache == (None,) and gen.bit_generator.state == state  # no mask needed, none drawn
+
+
+def test_a_unit_is_kept_when_its_uniform_draw_equals_p():
+    # keep ⇔ u ≥ p gives P(keep) = 1 − p exactly for u on the generator's grid
+    x = np.ones((3, 5))
+    u = np.random.default_rng(9).random(x.shape)
+    p = float(u[0, 0])
+    out, _ = F.dropout_forward(x, p, rng=np.random.default_rng(9))
+    assert out[0, 0] == pytest.approx(1.0 / (1.0 - p))
+
+
+def test_dropout_names_x_and_p_when_refusing_them():
+    with pytest.raises(TypeError) as exc:
+        F.dropout_forward(np.array(["a"]), 0.5)
+    assert _names(exc, "x"), str(exc.value)
+    with pytest.raises(ValueError) as exc:
+        F.dropout_forward(np.ones(3), 1.5)
+    assert _names(exc, "p"), str(exc.value)
+    assert "dropout probability" in str(exc.value)

@@ -120,3 +120,87 @@ def test_bad_input_raises():
         init.normal((3, 4), std=-1)
     with pytest.raises(ValueError):
         init.zeros((3, -1))
+
+
+# --- shapes, defaults, the rng each scheme is given, messages -----------------------------------
+
+
+import inspect  # noqa: E402
+
+
+def _names(exc: pytest.ExceptionInfo, name: str) -> bool:
+    """``name`` appears in the message as a word of its own."""
+    import re
+
+    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", str(exc.value)) is not None
+
+
+def test_an_int_shape_is_one_dimensional_and_empty_shapes_are_allowed_like_torch():
+    assert init.zeros(5).shape == (5,) and init.ones(np.int64(3)).shape == (3,)
+    for shape in [(0,), (0, 3), (3, 0), (2, 0, 4)]:
+        assert init.normal(shape, rng=0).shape == shape == tuple(torch.empty(shape).shape)
+        assert init.uniform(shape, rng=0).shape == shape
+    with pytest.raises(ValueError, match="non-negative") as exc:
+        init.zeros((2, -1))
+    assert "-1" in str(exc.value)
+
+
+def test_a_weight_matrix_has_no_receptive_field():
+    for shape in [(3, 5), (1, 1), (4, 2)]:
+        w = torch.empty(shape)
+        fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(w)
+        assert init.fan_in_fan_out(shape) == (fan_in, fan_out) == (shape[1], shape[0])
+
+
+TORCH_LINEAR_GAINS = ["linear", "sigmoid", "conv1d", "conv2d", "conv3d",
+                      "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+
+
+@pytest.mark.parametrize("nonlinearity", TORCH_LINEAR_GAINS + ["tanh", "relu", "leaky_relu", "selu"])
+def test_every_nonlinearity_torch_knows_has_torch_gain(nonlinearity):
+    assert init.calculate_gain(nonlinearity) == pytest.approx(torch.nn.init.calculate_gain(nonlinearity), rel=1e-15)
+
+
+def test_calculate_gain_defaults_to_linear_and_lists_the_names_it_knows():
+    assert init.calculate_gain() == 1.0 == init.calculate_gain("identity")  # identity: f(z) = z, like linear
+    with pytest.raises(ValueError) as exc:
+        init.calculate_gain("swish")
+    for name in TORCH_LINEAR_GAINS + ["identity", "tanh", "relu", "leaky_relu", "selu"]:
+        assert repr(name) in str(exc.value)
+
+
+def test_normal_and_uniform_defaults_draw_exactly_what_they_document():
+    assert inspect.signature(init.normal).parameters["std"].default == 0.01
+    np.testing.assert_array_equal(init.normal((4, 3), rng=7), np.random.default_rng(7).normal(0.0, 0.01, size=(4, 3)))
+    np.testing.assert_array_equal(init.uniform((4, 3), rng=7), np.random.default_rng(7).uniform(-1.0, 1.0, size=(4, 3)))
+    np.testing.assert_array_equal(init.constant((2, 2)), np.zeros((2, 2)))
+
+
+def test_a_zero_spread_gives_a_constant_and_a_bad_spread_is_refused_by_name():
+    np.testing.assert_array_equal(init.normal((3,), std=0.0, mean=2.0, rng=0), np.full(3, 2.0))
+    np.testing.assert_array_equal(init.uniform((3,), a=0.0, rng=0), np.zeros(3))
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError) as exc:
+            init.normal((3,), std=bad)
+        assert _names(exc, "std"), str(exc.value)
+        with pytest.raises(ValueError) as exc:
+            init.uniform((3,), a=bad)
+        assert _names(exc, "a"), str(exc.value)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in init.SCHEMES if n not in ("zeros", "ones", "constant")))
+def test_every_random_scheme_draws_from_the_rng_it_is_given(name):
+    fn = init.SCHEMES[name]
+    a = fn((6, 5), rng=np.random.default_rng(11))
+    b = fn((6, 5), rng=np.random.default_rng(11))
+    np.testing.assert_array_equal(a, b)
+    gen = np.random.default_rng(3)
+    first, second = fn((6, 5), rng=gen), fn((6, 5), rng=gen)  # one generator: one stream
+    assert not np.array_equal(first, second)
+
+
+def test_get_returns_the_scheme_itself_without_kwargs_and_names_a_bad_type():
+    assert init.get("normal") is init.normal and init.get(init.he_uniform) is init.he_uniform
+    with pytest.raises(TypeError) as exc:
+        init.get(3)
+    assert _names(exc, "int"), str(exc.value)

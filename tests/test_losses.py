@@ -250,7 +250,7 @@ def test_losses_do_not_modify_inputs():
     np.testing.assert_array_equal(logits, before)
 
 
-# --- mutation testing: which argument an error names, degenerate shapes, defaults --------------
+# --- which argument an error names, degenerate shapes, defaults --------------------------------
 
 
 def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:

@@ -397,3 +397,57 @@ def test_module_call_is_forward():
     layer = nn.Linear(3, 2, rng=0)
     x = np.ones((1, 3))
     np.testing.assert_array_equal(layer(x), layer.forward(x))
+
+
+# --- functional.linear_* names its arguments, keeps float32 --------------------------------------
+
+
+def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
+    """Each of ``names`` appears in the message as a word of its own."""
+    import re
+
+    return all(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", str(exc.value)) for n in names)
+
+
+def test_functional_linear_keeps_float32_end_to_end_like_torch():
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.normal(size=s).astype(np.float32) for s in [(4, 3), (2, 3), (2,)])
+    dout = rng.normal(size=(4, 2)).astype(np.float32)
+    out, cache = Fn.linear_forward(x, w, b)
+    dx, dw, db = Fn.linear_backward(dout, cache)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    tout = torch.nn.functional.linear(tx, tw, tb)
+    tout.backward(torch.tensor(dout))
+    for ours, ref in [(out, tout), (dx, tx.grad), (dw, tw.grad), (db, tb.grad)]:
+        assert ours.dtype == np.float32
+        np.testing.assert_allclose(ours, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_functional_linear_names_the_function_and_the_argument_of_a_wrong_dtype():
+    x, w, b = np.ones((2, 3)), np.ones((4, 3)), np.ones(4)
+    cases = [
+        (lambda: Fn.linear_forward(x.astype(np.float32), w, b), ("linear_forward", "x")),
+        (lambda: Fn.linear_forward(x, w, b.astype(np.float32)), ("linear_forward", "b")),
+        (lambda: Fn.linear_backward(np.ones((2, 4), np.float32), Fn.linear_forward(x, w, b)[1]), ("linear_backward", "dout")),
+    ]
+    for call, names in cases:
+        with pytest.raises(TypeError) as exc:
+            call()
+        assert _names(exc, *names), str(exc.value)
+
+
+def test_functional_linear_names_an_argument_of_the_wrong_rank():
+    x, w, b = np.ones((2, 3)), np.ones((4, 3)), np.ones(4)
+    cases = [
+        (lambda: Fn.linear_forward(x, np.array([["a"]])), TypeError, "w"),
+        (lambda: Fn.linear_forward(x, np.ones(3)), ValueError, "w"),
+        (lambda: Fn.linear_forward(np.ones(3), w), ValueError, "x"),
+        (lambda: Fn.linear_forward(x, w, np.ones((4, 1))), ValueError, "b"),
+        (lambda: Fn.linear_backward(np.ones(8), Fn.linear_forward(x, w, b)[1]), ValueError, "dout"),
+    ]
+    for call, error, name in cases:
+        with pytest.raises(error) as exc:
+            call()
+        assert _names(exc, name), str(exc.value)
+        if error is ValueError:
+            assert "-D" in str(exc.value), str(exc.value)  # the rank check, not a later shape check

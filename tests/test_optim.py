@@ -591,7 +591,7 @@ def test_optimizer_base_is_exported():
     assert issubclass(AdamW, Adam) and issubclass(Adam, Optimizer) and not math.isnan(Adam([Parameter(np.zeros(1))]).lr)
 
 
-# --- mutation testing: torch's state, boundary hyper-parameters, messages, copies ---------------
+# --- torch's state, boundary hyper-parameters, messages, copies ---------------------------------
 
 
 def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
@@ -749,3 +749,12 @@ def test_repr_lists_each_group_and_its_hyper_parameters_like_torch():
     assert not any(line.strip().startswith("params") for line in lines)
     torch_lines = repr(torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)).split("\n")
     assert torch_lines[0] == "SGD (" and torch_lines[1] == "Parameter Group 0" and torch_lines[-1] == ")"
+
+
+def test_construction_messages_say_what_was_wrong():
+    p = Parameter(np.ones(2))
+    with pytest.raises(TypeError, match=r"^params must be an iterable of Parameters \(e\.g\. model\.parameters\(\)\), "
+                                         r"got a single Parameter; wrap it in a list$"):
+        SGD(p, lr=0.1)
+    with pytest.raises(ValueError, match=r"^optimizer got an empty parameter list$"):
+        SGD([], lr=0.1)

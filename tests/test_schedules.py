@@ -382,7 +382,7 @@ def test_rates_are_python_floats_and_keep_a_float32_model_float32():
     assert p.data.dtype == np.float32 and o.state[p]["exp_avg"].dtype == np.float32
 
 
-# --- mutation testing: messages name the argument as a word, plateau edge cases vs torch -------
+# --- messages name the argument as a word, plateau edge cases vs torch -------------------------
 
 
 def _names(exc: pytest.ExceptionInfo, *names: str) -> bool:
@@ -492,3 +492,16 @@ def test_plateau_skips_a_reduction_of_exactly_eps_like_torch():
             ours.step(m)
             theirs.step(m)
             assert ours.get_last_lr() == theirs.get_last_lr()
+
+
+@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+def test_plateau_in_max_mode_tells_a_relative_from_an_absolute_threshold_like_torch(threshold_mode):
+    # best = 2: "rel" needs more than 2·1.1 = 2.2, "abs" more than 2 + 0.1 = 2.1; 2.15 lies between
+    kw = dict(mode="max", threshold=0.1, threshold_mode=threshold_mode, patience=0, factor=0.5)
+    ours = ReduceLROnPlateau(_sgd(), **kw)
+    theirs = tls.ReduceLROnPlateau(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9), **kw)
+    for m in (2.0, 2.15, 2.15, 2.3):
+        ours.step(m)
+        theirs.step(m)
+        assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-15)
+        assert ours.best == theirs.best
