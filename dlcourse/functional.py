@@ -199,10 +199,13 @@ def _batchnorm_backward_eval(dout: np.ndarray, xc: np.ndarray, istd: np.ndarray,
     return (dout * (gamma * istd) if input_grad else None), dgamma, dbeta
 
 
-def _check_batchnorm_args(x, gamma, beta, running_mean, running_var, training, momentum, eps, where):
+def _check_batchnorm_args(x, gamma, beta, running_mean, running_var, training, momentum, eps, where,
+                          ndim: int | tuple[int, ...] = 2):
+    """Validate batch norm's arguments once; x is (N, D), or (N, C, ...) with ``ndim=(3, 4)``."""
     gamma = as_float_array(gamma, "gamma", ndim=1)
-    x = as_model_input(x, gamma.dtype, "x", where=where, ndim=2)
-    n, d = x.shape
+    x = as_model_input(x, gamma.dtype, "x", where=where, ndim=ndim)
+    d = x.shape[1]
+    n = x.size // d if d else 0  # values per feature (per channel: N·H·W)
     beta = as_model_input(beta, gamma.dtype, "beta", where=where, ndim=1)
     if gamma.shape != (d,) or beta.shape != (d,):
         raise ValueError(f"gamma and beta must have shape ({d},) for x of shape {x.shape}, got {gamma.shape} and {beta.shape}")
@@ -247,6 +250,11 @@ def batchnorm_forward(
     """
     x, gamma, beta, momentum, eps = _check_batchnorm_args(
         x, gamma, beta, running_mean, running_var, training, momentum, eps, "batchnorm_forward")
+    return _batchnorm_checked(x, gamma, beta, running_mean, running_var, training, momentum, eps)
+
+
+def _batchnorm_checked(x, gamma, beta, running_mean, running_var, training, momentum, eps) -> tuple[np.ndarray, tuple]:
+    """The train or eval kernel on arguments :func:`_check_batchnorm_args` accepted; x is (N, D)."""
     if training:
         out, xc, istd = _batchnorm_train(x, gamma, beta, running_mean, running_var, momentum, eps)
     else:
@@ -329,11 +337,10 @@ def spatial_batchnorm_forward(
     Reshapes to (N·H·W, C), normalises as :func:`batchnorm_forward`, and reshapes back, so μ,
     σ², γ, β have shape (C,) — the slides' 1 × C × 1 × 1.
     """
-    gamma = as_float_array(gamma, "gamma", ndim=1)
-    x = as_model_input(x, gamma.dtype, "x", where="spatial_batchnorm_forward", ndim=(3, 4))
-    out, cache = batchnorm_forward(
-        _channels_last(x), gamma, beta, running_mean, running_var, training=training, momentum=momentum, eps=eps
-    )
+    x, gamma, beta, momentum, eps = _check_batchnorm_args(
+        x, gamma, beta, running_mean, running_var, training, momentum, eps, "spatial_batchnorm_forward",
+        ndim=(3, 4))
+    out, cache = _batchnorm_checked(_channels_last(x), gamma, beta, running_mean, running_var, training, momentum, eps)
     return _channels_first(out, x.shape), (cache, x.shape)
 
 
