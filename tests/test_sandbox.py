@@ -16,6 +16,7 @@ import sys
 import sysconfig
 import tempfile
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -163,7 +164,7 @@ def test_no_process_a_case_starts_survives_it():
         assert got.ok, got.reason
         after = run("return np.array([len([p for p in os.listdir('/proc') if p.isdigit()])], dtype=float)",
                     server=server)
-        assert after.ok and after.value[0] == 3, after  # init, the fork server, this case
+        assert after.ok and after.value[0] == 2, after  # the fork server (init) and this case
         assert _host_processes_with(seconds) == []
 
 
@@ -187,20 +188,89 @@ def test_no_network_even_to_the_grading_machine():
         listener.close()
 
 
-def test_a_case_cannot_reach_the_fork_server_and_killing_it_only_costs_that_case():
+def test_a_case_cannot_reach_the_fork_servers_pipes_nor_stop_it():
+    """The fork server is PID 1 of the sandbox and not dumpable: no process in there holds its
+    pipes in a form a case could open, and signals from inside cannot reach an init."""
     with sandbox.ForkServer() as server:
         peek = run("""
-        try:
-            open('/proc/2/fd/1', 'wb').write(b'{"rc": 0}')
-            return np.ones(1)
-        except OSError:
-            return np.zeros(1)
+        opened = []
+        for pid in os.listdir('/proc'):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            for fd in (0, 1):
+                try:
+                    open(f'/proc/{pid}/fd/{fd}', 'wb' if fd else 'rb').close()
+                    opened.append(1.0)
+                except OSError:
+                    pass
+        return np.array([len(opened), os.getpid() != 1], dtype=float)
         """, server=server)
-        assert peek.ok and peek.value[0] == 0.0, peek
-        killed = run("import signal\nos.kill(2, signal.SIGKILL)\ntime.sleep(5)\nreturn np.ones(1)", server=server)
-        assert not killed.ok and "grader error" in killed.reason
+        assert peek.ok and peek.value.tolist() == [0.0, 1.0], peek
+        pid = server.proc.pid
+        hit = run("import signal\nos.kill(1, signal.SIGSTOP)\nos.kill(1, signal.SIGKILL)\nreturn np.ones(1)",
+                  server=server)
+        assert hit.ok, hit.reason  # signals to an init without handlers are dropped
         again = run("return np.full(1, 7.0)", server=server)
-    assert again.ok and again.value[0] == 7.0
+        assert again.ok and again.value[0] == 7.0 and server.proc.pid == pid
+
+
+def test_system_v_ipc_and_message_queues_do_not_outlive_a_case():
+    """Data a case leaves in the IPC namespace (here a SysV segment and a POSIX message queue)
+    could carry hidden inputs to a later case whose messages the student sees."""
+    body = """
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    made = []
+    for key in (1234, 5678):
+        shmid = libc.shmget(key, 1 << 20, 0o1600)  # IPC_CREAT | 0600
+        if shmid >= 0:
+            ctypes.memmove(libc.shmat(shmid, None, 0), b"hidden inputs", 13)
+            made.append(shmid)
+    open('/dev/mqueue/leak', 'w').close() if os.path.isdir('/dev/mqueue') else None
+    return np.array([len(made), os.path.exists('/dev/mqueue/leak')], dtype=float)
+    """
+    with sandbox.ForkServer() as server:
+        first = run(body, server=server)
+        assert first.ok and first.value.tolist() == [2.0, 1.0], first
+        second = run("return np.array([len(open('/proc/sysvipc/shm').read().splitlines()) - 1, "
+                     "len(os.listdir('/dev/mqueue'))], dtype=float)", server=server)
+    assert second.ok and second.value.tolist() == [0.0, 0.0], second
+
+
+def test_open_files_and_processes_are_capped():
+    got = run("""
+    files, procs = 0, 0
+    keep = []
+    try:
+        for _ in range(1000):
+            keep.append(os.memfd_create('x'))
+            files += 1
+    except OSError:
+        pass
+    for fd in keep:
+        os.close(fd)
+    return np.array([files], dtype=float)
+    """)
+    assert got.ok and 0 < got.value[0] < 64, got
+
+
+def test_a_reply_that_stops_short_costs_at_most_the_wall_limit(monkeypatch):
+    """A fork server that announces more bytes than it sends is abandoned at the deadline."""
+    server = sandbox.ForkServer(isolated=False)
+    try:
+        server._start()
+        read, write = os.pipe()
+        os.write(write, b'{"rc": 0, "timed_out": false, "files": {"status.json": 100}}\n{"ok"')
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            server._read_until(read, time.monotonic() + 0.5, line=True)
+            server._read_until(read, time.monotonic() + 0.5, size=100)
+        assert time.monotonic() - started < 5
+        os.close(read)
+        os.close(write)
+    finally:
+        server.close()
 
 
 def test_an_ordinary_user_can_run_the_sandbox():

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 import weakref
 import zipfile
 from dataclasses import asdict, dataclass
@@ -108,21 +109,24 @@ def runtime_paths(python: str | None = None) -> list[str]:
 def bwrap_argv(command: list[str], *, python: str | None = None, child: Path = CHILD) -> list[str]:
     """The bubblewrap command line that runs ``command`` isolated (see the module docstring).
 
-    ``--unshare-all`` gives new user, mount, PID, network, IPC, UTS and cgroup namespaces; the
-    case folder and ``/dev/shm`` are the only writable places; ``/`` and ``/dev`` are remounted
-    read-only.  A path that is a symlink (``/lib`` → ``usr/lib`` on merged-/usr systems) is bound
+    ``--unshare-all`` gives new user, mount, PID, network, IPC, UTS and cgroup namespaces (and
+    no further user namespaces inside); the case folder, ``/dev/shm`` and ``/dev/mqueue`` are
+    the only writable places, all wiped after each case with the System V IPC objects; ``/``
+    and ``/dev`` are remounted read-only.  A path that is a symlink (``/lib`` → ``usr/lib`` on merged-/usr systems) is bound
     at its own name, so both spellings work inside.
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise FileNotFoundError("bubblewrap (bwrap) is not installed: " + INSTALL_HINT)
-    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]
+    # --as-pid-1: the fork server is the namespace's init, so no dumpable process (bwrap's own
+    # reaper) holds its pipes, and signals from inside (SIGKILL, SIGSTOP) cannot reach it.
+    argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--as-pid-1", "--die-with-parent",
+            "--new-session", "--cap-drop", "ALL", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]
     for path in runtime_paths(python):
         argv += ["--ro-bind", path, path]
     argv += ["--ro-bind", str(child), SANDBOX_CHILD,
              "--proc", "/proc", "--dev", "/dev",
-             "--size", str(SHM_TMPFS_BYTES), "--tmpfs", "/dev/shm",
+             "--size", str(SHM_TMPFS_BYTES), "--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue",
              "--size", str(CASE_TMPFS_BYTES), "--tmpfs", SANDBOX_CASE_DIR,
              "--remount-ro", "/dev", "--remount-ro", "/",
              "--chdir", SANDBOX_CASE_DIR, "--clearenv"]
@@ -224,6 +228,7 @@ class ForkServer:
         self.python = python or sys.executable
         self.isolated = bool(isolated)
         self.proc: subprocess.Popen | None = None
+        self._buffer = bytearray()  # what was read from the server beyond the last answer
         self.home = tempfile.mkdtemp(prefix="dlcourse-zygote-")
         # removed by close(), or at the latest when the grader exits (e.g. interrupted)
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.home, True)
@@ -238,6 +243,7 @@ class ForkServer:
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
+            self._buffer = bytearray()
             self.proc = subprocess.Popen(
                 self._argv(), cwd=self.home, env=_env(self.home),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -247,29 +253,49 @@ class ForkServer:
 
     def launch(self, files: dict[str, bytes], limits: Limits) -> tuple[int | None, bool, dict[str, bytes]]:
         """Run one case whose folder starts with ``files``; return (returncode, timed out,
-        the files the case left: ``status.json``, ``result.npz``, ``output.txt`` (its tail))."""
+        the files the case left: ``status.json``, ``result.npz``, ``output.txt`` (its tail)).
+
+        Every read of the reply has one deadline (the case's wall limit plus a margin), so a
+        fork server that stops answering, or answers less than it announced, costs at most that.
+        """
         proc = self._start()
         stdin, stdout = proc.stdin, proc.stdout
         assert stdin is not None and stdout is not None  # _start opens both as pipes
         header = {"wall_s": limits.wall_s, "files": {name: len(data) for name, data in files.items()}}
+        deadline = time.monotonic() + limits.wall_s + 30
         try:
             stdin.write(json.dumps(header).encode() + b"\n" + b"".join(files.values()))
             stdin.flush()
-            ready, _, _ = select.select([stdout], [], [], limits.wall_s + 30)
-            reply = json.loads(stdout.readline() if ready else b"")
+            reply = json.loads(self._read_until(stdout.fileno(), deadline, line=True))
             caps = {"status.json": MAX_STATUS, "result.npz": MAX_RESULT, "output.txt": MAX_OUTPUT_TAIL}
             out: dict[str, bytes] = {}
             for name, size in reply["files"].items():
                 if name not in caps or not 0 <= int(size) <= caps[name]:
                     raise ValueError(f"unexpected file {name!r} of {size} bytes")
-                data = stdout.read(int(size))
-                if len(data) != int(size):
-                    raise ValueError("short read")
-                out[name] = data
+                out[name] = self._read_until(stdout.fileno(), deadline, size=int(size))
             return (None if reply["rc"] is None else int(reply["rc"])), bool(reply["timed_out"]), out
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, TimeoutError):
             self._stop()  # a broken template: the next case starts a new one
             raise RuntimeError("the sandbox's fork server stopped answering") from None
+
+    def _read_until(self, fd: int, deadline: float, *, line: bool = False, size: int = 0) -> bytes:
+        """One header line (at most 64 KiB), or exactly ``size`` bytes, read before ``deadline``."""
+        while True:
+            if line and b"\n" in self._buffer:
+                head, _, self._buffer = self._buffer.partition(b"\n")
+                return bytes(head)
+            if not line and len(self._buffer) >= size:
+                data, self._buffer = self._buffer[:size], self._buffer[size:]
+                return bytes(data)
+            if line and len(self._buffer) > MAX_STATUS:
+                raise ValueError("the reply's header is too long")
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError("no reply before the deadline")
+            block = os.read(fd, 1 << 20)
+            if not block:
+                raise ValueError("the fork server closed its pipe")
+            self._buffer += block
 
     def close(self) -> None:
         self._stop()

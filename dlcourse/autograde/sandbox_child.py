@@ -117,6 +117,8 @@ _PATH_EVENTS_READ = {"os.listdir", "os.scandir", "glob.glob", "glob.glob/2", "os
 
 
 MAX_WRITTEN_FILES = 16  # with RLIMIT_FSIZE, bounds the disk a case can fill
+MAX_OPEN_FILES = 64  # RLIMIT_NOFILE of a case: numpy needs a few dozen at most
+MAX_PROCESSES = 256  # RLIMIT_NPROC of a case (not enforced for root: see docs/instructors.md)
 #: what the fork server sends back of a case's files, at most (bytes)
 MAX_STATUS = 64 * 1024
 MAX_RESULT = 256 * 1024 * 1024
@@ -152,10 +154,12 @@ def _install_sandbox(workdir: str, limits: dict) -> None:
         pass
     fsize = int(limits["file_mb"]) * mb
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ValueError, OSError):
-        pass
+    for limit, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, MAX_OPEN_FILES),
+                         (resource.RLIMIT_NPROC, MAX_PROCESSES)):
+        try:  # open files bound what memfds and tmpfs files can hold; processes, fork bombs
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):
+            pass
 
     # imports: drop the editable-install finder (it maps dlcourse to the repository) and put
     # the blocker first; keep only the Python installation on sys.path
@@ -421,7 +425,7 @@ def _wipe(folder: str) -> None:
 
 
 def _kill_all_others() -> None:
-    """SIGKILL every process of this PID namespace but this one and its init, then reap."""
+    """SIGKILL every process of this PID namespace but this one (its init), then reap them."""
     import os
     import signal
 
@@ -429,12 +433,35 @@ def _kill_all_others() -> None:
         os.kill(-1, signal.SIGKILL)  # kill(2): every process we may signal, except us and PID 1
     except ProcessLookupError:
         pass
-    while True:
+    while True:  # as init, every process left is (or becomes, when orphaned) our child
         try:
-            if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                break
+            os.waitpid(-1, 0)
         except ChildProcessError:
             break
+
+
+def _remove_sysv_ipc() -> None:
+    """Remove every System V shared-memory segment, message queue and semaphore set of this IPC
+    namespace (they would otherwise carry data, and memory, from one case to the next)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except (OSError, AttributeError):
+        return
+    ipc_rmid = 0
+    removers = {"shm": lambda i: libc.shmctl(i, ipc_rmid, None), "msg": lambda i: libc.msgctl(i, ipc_rmid, None),
+                "sem": lambda i: libc.semctl(i, 0, ipc_rmid)}
+    for kind, remove in removers.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 1 and fields[1].isdigit():  # the second column is the object's id
+                remove(int(fields[1]))
 
 
 def _not_dumpable() -> None:
@@ -465,7 +492,7 @@ def _zygote(case_dir: str, pid_namespace: bool) -> None:
     import os
     import sys
 
-    pid_namespace = pid_namespace and os.getpid() == 2  # kill(-1) only where it means "the sandbox"
+    pid_namespace = pid_namespace and os.getpid() == 1  # kill(-1) only where it means "the sandbox"
     _not_dumpable()
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     os.makedirs(case_dir, exist_ok=True)
@@ -512,6 +539,8 @@ def _zygote(case_dir: str, pid_namespace: bool) -> None:
         _wipe(case_dir)
         if pid_namespace:
             _wipe("/dev/shm")
+            _wipe("/dev/mqueue")
+            _remove_sysv_ipc()
         header = {"rc": rc, "timed_out": timed_out, "files": {k: len(v) for k, v in files.items()}}
         replies.write(json.dumps(header).encode() + b"\n" + b"".join(files.values()))
         replies.flush()
