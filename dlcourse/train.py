@@ -31,6 +31,7 @@ from dlcourse.data import batches
 from dlcourse.losses import softmax
 from dlcourse.nn import backward_without_input_grad
 from dlcourse.optim import clip_grad_norm_, clip_grad_value_
+from dlcourse.optim.schedules import ReduceLROnPlateau
 from dlcourse.validation import as_float_array, as_rng, check_count
 
 __all__ = ["History", "fit", "evaluate", "accuracy", "predict", "predict_proba", "predict_classes"]
@@ -230,7 +231,8 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
     epochs, batch_size : passes over the data; rows per batch (None = the full batch);
         the last, smaller batch is kept.
     shuffle, rng : draw a new order each epoch from ``rng`` (Generator or seed).
-    scheduler : ``scheduler.step()`` after every epoch.
+    scheduler : ``scheduler.step()`` after every epoch; a ``ReduceLROnPlateau`` is stepped on
+        the epoch's validation loss, ``scheduler.step(val_loss)`` (it needs ``val``).
     early_stopping : ``early_stopping.step(val_loss, model) -> bool`` after every epoch (needs
         ``val``); the best weights are restored at the end with ``early_stopping.restore(model)``.
     clip_grad_value, clip_grad_norm : clip the gradients before each step (value first).
@@ -265,6 +267,10 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
             raise TypeError(f"optimizer must have {name}() (e.g. dlcourse.optim.SGD); got {type(optimizer).__name__}")
     if early_stopping is not None and val_pair is None:
         raise ValueError("early_stopping needs validation data: pass val=(X_val, y_val)")
+    plateau = isinstance(scheduler, ReduceLROnPlateau)
+    if plateau and val_pair is None:
+        raise ValueError("a ReduceLROnPlateau scheduler needs validation data (it steps on the "
+                         "validation loss): pass val=(X_val, y_val)")
     metric_fn = _resolve_metric(metric, loss_fn)
     callbacks = list(callbacks)
     clip_value_fn = clip_norm_fn = None
@@ -300,7 +306,9 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
                 for cb in callbacks:
                     if callable(cb) and cb(epoch, history, model):
                         stop = True
-                if scheduler is not None:
+                if plateau:
+                    scheduler.step(history.val_loss[-1])
+                elif scheduler is not None:
                     scheduler.step()
                 bar.set_postfix({"loss": f"{history.train_loss[-1]:.4g}",
                                  **({"val_loss": f"{history.val_loss[-1]:.4g}"} if history.val_loss else {})})

@@ -406,3 +406,38 @@ def test_real_step_lr_schedule_matches_torch():
         topt.step()
         tsched.step()
     np.testing.assert_allclose(h.lr, expected, rtol=1e-15)
+
+
+def test_real_plateau_schedule_gets_the_val_loss_and_matches_torch():
+    from dlcourse.optim import SGD
+    from dlcourse.optim.schedules import ReduceLROnPlateau
+
+    # Labels that X says nothing about: the validation loss stops improving within a few epochs.
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((24, 3)), rng.integers(0, 3, 24)
+    Xv, yv = rng.standard_normal((24, 3)), rng.integers(0, 3, 24)
+    model = _mlp()
+    opt = SGD(model.parameters(), lr=0.5)
+    sched = ReduceLROnPlateau(opt, factor=0.5, patience=1, threshold=1e-3)
+    h = train.fit(model, losses.cross_entropy, opt, (X, y), (Xv, yv), epochs=15, batch_size=8,
+                  scheduler=sched, progress=False)
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+    tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, factor=0.5, patience=1, threshold=1e-3)
+    expected = []
+    for vl in h.val_loss:  # torch fed the same validation losses, one per epoch
+        expected.append(topt.param_groups[0]["lr"])
+        tsched.step(vl)
+    assert len(set(expected)) >= 3, expected  # the losses did plateau, more than once
+    assert h.lr == expected
+    assert opt.lr == topt.param_groups[0]["lr"]
+
+
+def test_plateau_schedule_without_validation_data_is_refused():
+    from dlcourse.optim import SGD
+    from dlcourse.optim.schedules import ReduceLROnPlateau
+
+    X, y = _blobs(n=10)
+    model = _mlp()
+    opt = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"ReduceLROnPlateau.*validation.*val=\(X_val, y_val\)"):
+        train.fit(model, losses.cross_entropy, opt, (X, y), scheduler=ReduceLROnPlateau(opt), progress=False)
