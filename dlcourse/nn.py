@@ -39,6 +39,7 @@ from dlcourse.validation import (
     as_float_dtype,
     as_model_input,
     as_rng,
+    check_count,
     check_positive,
     check_probability,
 )
@@ -251,14 +252,18 @@ class Module:
         As torch's ``copy_``, values are cast to the dtype of the module's arrays.
         """
         params = dict(self.named_parameters())
-        buffers = {name for name, _ in self.named_buffers()}
-        expected = set(params) | buffers
+        buffers = dict(self.named_buffers())
+        expected = set(params) | set(buffers)
         if set(state) != expected:
             raise KeyError(f"state keys differ: missing {sorted(expected - set(state))}, unexpected {sorted(set(state) - expected)}")
+        # Every shape is checked before anything is copied, so that a bad state leaves the module
+        # as it was; a buffer of the wrong shape would otherwise broadcast silently in eval mode.
+        for name, value in state.items():
+            want = params[name].shape if name in params else np.shape(buffers[name])
+            if np.shape(value) != want:
+                raise ValueError(f"{name}: expected shape {want}, got {np.shape(value)}")
         for name, value in state.items():
             if name in params:
-                if np.shape(value) != params[name].shape:
-                    raise ValueError(f"{name}: expected shape {params[name].shape}, got {np.shape(value)}")
                 params[name].data[...] = value  # in place, like torch's copy_: aliases stay valid
             else:
                 *path, attr = name.split(".")
@@ -424,9 +429,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, init="he_normal", bias: bool = True, rng=None,
                  dtype=np.float64) -> None:
-        if int(in_features) <= 0 or int(out_features) <= 0:
-            raise ValueError(f"in_features and out_features must be positive, got {in_features} and {out_features}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = check_count(in_features, "in_features")
+        self.out_features = check_count(out_features, "out_features")
         dt = as_float_dtype(dtype)
         w = np.asarray(initializers.get(init)((self.out_features, self.in_features), rng=as_rng(rng)))
         if w.shape != (self.out_features, self.in_features):
@@ -746,12 +750,12 @@ class _BatchNorm(Module):
     _input_ndim: tuple[int, ...] = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, dtype=np.float64) -> None:
-        if int(num_features) != num_features or int(num_features) <= 0:
-            raise ValueError(f"num_features must be a positive integer, got {num_features}")
-        if momentum is None or not 0.0 <= float(momentum) <= 1.0:
-            # torch's momentum=None (a cumulative average) is not implemented
-            raise ValueError(f"momentum must be a number in [0, 1], got {momentum}")
-        self.num_features, self.eps, self.momentum = int(num_features), check_positive(eps, "eps"), float(momentum)
+        if momentum is None:  # torch's momentum=None (a cumulative average) is not implemented
+            raise ValueError("momentum must be a number in [0, 1], got None (torch's cumulative "
+                             "average, momentum=None, is not implemented)")
+        self.num_features = check_count(num_features, "num_features")
+        self.eps = check_positive(eps, "eps")
+        self.momentum = check_probability(momentum, "momentum", inclusive_high=True)
         dt = as_float_dtype(dtype)
         self.gamma = Parameter(np.ones(self.num_features, dtype=dt))  # γ: per-feature scale
         self.beta = Parameter(np.zeros(self.num_features, dtype=dt))  # β: per-feature shift

@@ -23,6 +23,7 @@ check_interval         a pair (low, high) of finite reals with low < high
 check_count            an int ≥ 1 (or ≥ 0), optionally ≤ a maximum
 check_split_size       a split given as a fraction of n in [0, 1) or as a count
 check_choice           one of a fixed set of names
+check_bool             a bool (Python's or numpy's), not a truthy stand-in such as 1 or "no"
 as_rng                 a numpy Generator, an int seed or None
 =====================  ========================================================================
 """
@@ -244,6 +245,17 @@ def check_choice(value, choices: Collection, name: str):
         listed = ", ".join(repr(c) for c in (sorted(choices) if not isinstance(choices, Sequence) else choices))
         raise ValueError(f"unknown {name} {value!r}: expected one of {listed}")
     return value
+
+
+def check_bool(value, name: str) -> bool:
+    """Check a flag is a bool (Python's or numpy's) and return it as a Python bool.
+
+    ``bool(value)`` would read any non-empty string as True, so ``nesterov="no"`` would turn
+    Nesterov momentum on; 0 and 1 are refused too, so that a flag always reads as one.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool (True or False), got {value!r} ({type(value).__name__})")
+    return bool(value)
 
 
 def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:

@@ -366,3 +366,47 @@ def test_batchnorm_returns_no_input_gradient_when_told_it_is_not_needed(training
     dx, _ = bn._backward(np.ones_like(x), False, False)
     assert dx is None
     assert bn.backward(np.ones_like(x)).shape == x.shape
+
+
+def test_load_state_dict_refuses_a_buffer_of_the_wrong_shape():
+    # A running_mean of shape (1,) would broadcast over the 3 features in eval mode.
+    bn = nn.BatchNorm1d(3)
+    before = {k: v.copy() for k, v in bn.state_dict().items()}
+    bad = bn.state_dict()
+    bad["running_mean"] = np.zeros(1)
+    with pytest.raises(ValueError) as exc:
+        bn.load_state_dict(bad)
+    assert "running_mean" in str(exc.value) and "(3,)" in str(exc.value) and "(1,)" in str(exc.value)
+    for k, v in bn.state_dict().items():  # nothing was half-loaded
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_load_state_dict_refuses_a_buffer_of_the_wrong_shape_before_any_parameter_is_copied():
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.BatchNorm1d(3))
+    bad = model.state_dict()
+    bad["0.weight"] = bad["0.weight"] + 1.0
+    bad["1.running_var"] = np.ones((3, 1))
+    weight = model[0].weight.data.copy()
+    with pytest.raises(ValueError, match=r"1\.running_var: expected shape \(3,\), got \(3, 1\)"):
+        model.load_state_dict(bad)
+    np.testing.assert_array_equal(model[0].weight.data, weight)
+
+
+@pytest.mark.parametrize("num_features, error", [(2.0, ValueError), (2.5, ValueError), (True, ValueError),
+                                                 ("3", ValueError), (0, ValueError)])
+def test_num_features_must_be_a_positive_int(num_features, error):
+    with pytest.raises(error, match="num_features"):
+        nn.BatchNorm1d(num_features)
+
+
+@pytest.mark.parametrize("momentum, error", [(-0.1, ValueError), (1.0001, ValueError), (float("nan"), ValueError),
+                                             ("0.1", TypeError), (True, TypeError)])
+def test_momentum_must_be_a_number_in_the_unit_interval(momentum, error):
+    with pytest.raises(error, match="momentum"):
+        nn.BatchNorm2d(3, momentum=momentum)
+
+
+@pytest.mark.parametrize("momentum", [0, 0.0, 1, 1.0, np.float32(0.5)])
+def test_momentum_at_the_ends_is_accepted_as_a_float(momentum):
+    bn = nn.BatchNorm1d(3, momentum=momentum)
+    assert type(bn.momentum) is float and bn.momentum == float(momentum)

@@ -157,6 +157,25 @@ def test_linear_input_errors():
         nn.Linear(0, 2)
 
 
+@pytest.mark.parametrize("in_features, out_features, name", [
+    (2.7, 3, "in_features"),  # int() would quietly make it 2
+    (2.0, 3, "in_features"),
+    ("3", 2, "in_features"),
+    (True, 3, "in_features"),
+    (3, np.bool_(True), "out_features"),
+    (3, -1, "out_features"),
+])
+def test_linear_sizes_must_be_positive_ints(in_features, out_features, name):
+    with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
+        nn.Linear(in_features, out_features, rng=0)
+
+
+def test_linear_accepts_numpy_ints_and_stores_python_ints():
+    layer = nn.Linear(np.int64(3), np.int32(2), rng=0)
+    assert (layer.in_features, layer.out_features) == (3, 2)
+    assert type(layer.in_features) is int and type(layer.out_features) is int
+
+
 @settings(max_examples=30, deadline=None)
 @given(n=st.integers(1, 8), d=st.integers(1, 6), o=st.integers(1, 5), seed=st.integers(0, 2**16))
 def test_property_linear_equals_torch_on_random_shapes(n, d, o, seed):

@@ -174,7 +174,33 @@ def test_defaults_dict_is_torchs(ours, theirs):
     t = theirs([torch.zeros(2, requires_grad=True)], **kw).defaults
     for k, v in mine.items():
         if k in t:
-            assert v == t[k] and type(v) is type(t[k]) or float(v) == t[k], k
+            _assert_same_default(v, t[k], k)
+
+
+def _assert_same_default(v, theirs, name: str) -> None:
+    """A flag must be a bool as torch's; a number must be a float of torch's value.
+
+    torch writes some float hyper-parameters as int literals (momentum=0), ours are converted
+    to float by their checks, so numbers are compared by value, but neither a bool nor an int
+    may stand for one; and a flag stored as the int 1 or 0 is not torch's True or False.
+    """
+    if isinstance(theirs, tuple):
+        assert type(v) is tuple and len(v) == len(theirs), name
+        for i, (a, b) in enumerate(zip(v, theirs, strict=True)):
+            _assert_same_default(a, b, f"{name}[{i}]")
+    elif isinstance(theirs, bool):
+        assert type(v) is bool and v == theirs, (name, v, theirs)
+    elif isinstance(theirs, (int, float)):
+        assert type(v) is float and v == theirs, (name, v, theirs)
+    else:
+        assert type(v) is type(theirs) and v == theirs, (name, v, theirs)
+
+
+@pytest.mark.parametrize("v, theirs", [(1, True), (0, False), (np.bool_(True), True), (True, 1.0), (1, 1.0),
+                                       (0.9, 0.0), ((0.9, 1), (0.9, 0.999)), (0.0, None)])
+def test_the_defaults_comparison_tells_types_apart(v, theirs):
+    with pytest.raises(AssertionError):
+        _assert_same_default(v, theirs, "x")
 
 
 def test_sgd_requires_lr():
@@ -446,10 +472,27 @@ def test_boundary_values_are_accepted():
 
 def test_flags_are_stored_as_bools():
     p = [Parameter(np.zeros(2))]
-    assert SGD(p, lr=0.1, momentum=0.9, nesterov=1, maximize=0).defaults["nesterov"] is True
-    assert Adam(p, amsgrad=1, maximize=1, decoupled_weight_decay=0).defaults["amsgrad"] is True
-    assert RMSprop(p, centered=1, eps_inside_sqrt=1).defaults["eps_inside_sqrt"] is True
-    assert all(type(v) is bool for v in Adagrad(p, maximize=1).defaults.values() if not isinstance(v, float))
+    t = np.bool_(True)
+    assert SGD(p, lr=0.1, momentum=0.9, nesterov=t, maximize=np.bool_(False)).defaults["nesterov"] is True
+    assert Adam(p, amsgrad=t, maximize=t, decoupled_weight_decay=False).defaults["amsgrad"] is True
+    assert RMSprop(p, centered=t, eps_inside_sqrt=t).defaults["eps_inside_sqrt"] is True
+    assert all(type(v) is bool for v in Adagrad(p, maximize=t).defaults.values() if not isinstance(v, float))
+
+
+_FLAGS = [(SGD, dict(lr=0.1, momentum=0.9), "nesterov"), (SGD, dict(lr=0.1), "maximize"),
+          (Adagrad, {}, "maximize"), (RMSprop, {}, "centered"), (RMSprop, {}, "maximize"),
+          (RMSprop, {}, "eps_inside_sqrt"), (Adadelta, {}, "maximize"), (Adam, {}, "amsgrad"),
+          (Adam, {}, "maximize"), (Adam, {}, "decoupled_weight_decay"), (AdamW, {}, "amsgrad")]
+
+
+@pytest.mark.parametrize("value", ["no", 1, 0, None, 1.0])
+@pytest.mark.parametrize("cls, kw, flag", _FLAGS, ids=[f"{c.__name__}-{f}" for c, _, f in _FLAGS])
+def test_a_flag_that_is_not_a_bool_is_refused_naming_it(cls, kw, flag, value):
+    # "no" is truthy: bool("no") would have switched the flag on
+    with pytest.raises(TypeError, match=f"{flag} must be a bool"):
+        cls([Parameter(np.zeros(2))], **kw, **{flag: value})
+    with pytest.raises(TypeError, match=f"{flag} must be a bool"):
+        cls([Parameter(np.zeros(2))], **kw).add_param_group({"params": [Parameter(np.zeros(1))], flag: value})
 
 
 def test_a_parameter_resized_between_steps_gets_new_buffers():

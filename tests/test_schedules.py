@@ -505,3 +505,21 @@ def test_plateau_in_max_mode_tells_a_relative_from_an_absolute_threshold_like_to
         theirs.step(m)
         assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-15)
         assert ours.best == theirs.best
+
+
+@pytest.mark.parametrize("flag", ["cycle_momentum", "three_phase"])
+@pytest.mark.parametrize("value", ["no", 1, None])
+def test_one_cycle_flags_must_be_bools(flag, value):
+    # bool("no") is True: a truthy stand-in would have switched the phase or the momentum cycle on
+    o = SGD([Parameter(np.zeros(1))], lr=0.1, momentum=0.9)
+    with pytest.raises(TypeError, match=f"{flag} must be a bool"):
+        OneCycleLR(o, 1.0, total_steps=10, **{flag: value})
+
+
+@pytest.mark.parametrize("min_lr, error", [(-0.1, ValueError), (float("nan"), ValueError), ("0", TypeError)])
+def test_plateau_min_lr_must_be_non_negative(min_lr, error):
+    o = SGD([Parameter(np.zeros(1))], lr=0.1)
+    with pytest.raises(error, match=r"min_lr"):
+        ReduceLROnPlateau(o, min_lr=min_lr)
+    with pytest.raises(error, match=r"min_lr\[0\]"):
+        ReduceLROnPlateau(o, min_lr=[min_lr])

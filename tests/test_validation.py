@@ -7,6 +7,7 @@ from dlcourse.validation import (
     as_float_array,
     as_labels,
     as_rng,
+    check_bool,
     check_choice,
     check_count,
     check_finite,
@@ -227,3 +228,15 @@ def test_as_rng_refuses_bools_and_says_what_to_use_for_a_random_state():
     with pytest.raises(TypeError, match=r"default_rng\(seed\)"):
         as_rng(np.random.RandomState(0))
 
+
+
+@pytest.mark.parametrize("value", [True, False, np.bool_(True), np.bool_(False)])
+def test_check_bool_accepts_python_and_numpy_bools_and_returns_a_python_bool(value):
+    out = check_bool(value, "flag")
+    assert type(out) is bool and out == bool(value)
+
+
+@pytest.mark.parametrize("value", ["no", "", 1, 0, 1.0, None, np.int64(1), np.array([True]), [True]])
+def test_check_bool_refuses_truthy_stand_ins_naming_the_argument(value):
+    with pytest.raises(TypeError, match=r"nesterov must be a bool \(True or False\), got"):
+        check_bool(value, "nesterov")

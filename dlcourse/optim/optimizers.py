@@ -19,33 +19,18 @@ Notation (PyTorch lecture notes and Ensimag lecture, see docs/references.md): g 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from dlcourse.nn import Parameter
 from dlcourse.optim.clip import _as_params
-from dlcourse.validation import check_positive, check_probability
+from dlcourse.validation import check_bool, check_positive, check_probability
 
 __all__ = [
     "Optimizer", "SGD", "SimplifiedNesterov", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
 ]
-
-
-def _non_negative(value, name: str) -> float:
-    return check_positive(value, name, allow_zero=True)
-
-
-def _fraction(value, name: str) -> float:  # [0, 1)
-    return check_probability(value, name)
-
-
-def _unit(value, name: str) -> float:  # [0, 1]
-    return check_probability(value, name, inclusive_high=True)
-
-
-def _flag(value, name: str) -> bool:
-    return bool(value)
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
@@ -70,7 +55,7 @@ class Optimizer:
     base class applies the checks to the defaults and to every group's overrides, once.
     """
 
-    _checks: dict[str, Any] = {"lr": _non_negative}
+    _checks: dict[str, Any] = {"lr": partial(check_positive, allow_zero=True)}
 
     def __init__(self, params, defaults: dict[str, Any]) -> None:
         self.defaults = self._checked(defaults)
@@ -238,8 +223,14 @@ class SGD(Optimizer):
     step size chosen.
     """
 
-    _checks = {"lr": _non_negative, "momentum": _non_negative, "dampening": _unit,
-               "weight_decay": _non_negative, "nesterov": _flag, "maximize": _flag}
+    _checks = {
+        "lr": partial(check_positive, allow_zero=True),
+        "momentum": partial(check_positive, allow_zero=True),
+        "dampening": partial(check_probability, inclusive_high=True),
+        "weight_decay": partial(check_positive, allow_zero=True),
+        "nesterov": check_bool,
+        "maximize": check_bool,
+    }
 
     def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False) -> None:
@@ -277,7 +268,11 @@ class SimplifiedNesterov(Optimizer):
     equals ``SGD(nesterov=True)`` (torch's form).
     """
 
-    _checks = {"lr": _non_negative, "momentum": _fraction, "weight_decay": _non_negative}
+    _checks = {
+        "lr": partial(check_positive, allow_zero=True),
+        "momentum": check_probability,
+        "weight_decay": partial(check_positive, allow_zero=True),
+    }
 
     def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
@@ -301,9 +296,14 @@ class Adagrad(Optimizer):
     r ← r + g ⊙ g;  θ ← θ − η_t g / (√r + δ),  η_t = η / (1 + (t − 1)·lr_decay).
     """
 
-    _checks = {"lr": _non_negative, "lr_decay": _non_negative, "weight_decay": _non_negative,
-               "initial_accumulator_value": _non_negative, "eps": _non_negative,
-               "maximize": _flag}
+    _checks = {
+        "lr": partial(check_positive, allow_zero=True),
+        "lr_decay": partial(check_positive, allow_zero=True),
+        "weight_decay": partial(check_positive, allow_zero=True),
+        "initial_accumulator_value": partial(check_positive, allow_zero=True),
+        "eps": partial(check_positive, allow_zero=True),
+        "maximize": check_bool,
+    }
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, *, maximize: bool = False) -> None:
@@ -334,9 +334,16 @@ class RMSprop(Optimizer):
     ``centered`` subtracts the squared running mean of g; ``momentum`` accumulates g / (√r + δ).
     """
 
-    _checks = {"lr": _non_negative, "alpha": _unit, "eps": _non_negative, "weight_decay": _non_negative,
-               "momentum": _non_negative, "centered": _flag,
-               "maximize": _flag, "eps_inside_sqrt": _flag}
+    _checks = {
+        "lr": partial(check_positive, allow_zero=True),
+        "alpha": partial(check_probability, inclusive_high=True),
+        "eps": partial(check_positive, allow_zero=True),
+        "weight_decay": partial(check_positive, allow_zero=True),
+        "momentum": partial(check_positive, allow_zero=True),
+        "centered": check_bool,
+        "maximize": check_bool,
+        "eps_inside_sqrt": check_bool,
+    }
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
@@ -387,8 +394,13 @@ class Adadelta(Optimizer):
     Zeiler's method has no step size: η = lr = 1 (the default) is the paper's rule.
     """
 
-    _checks = {"lr": _non_negative, "rho": _unit, "eps": _non_negative, "weight_decay": _non_negative,
-               "maximize": _flag}
+    _checks = {
+        "lr": partial(check_positive, allow_zero=True),
+        "rho": partial(check_probability, inclusive_high=True),
+        "eps": partial(check_positive, allow_zero=True),
+        "weight_decay": partial(check_positive, allow_zero=True),
+        "maximize": check_bool,
+    }
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0, *, maximize: bool = False) -> None:
@@ -433,9 +445,15 @@ class Adam(Optimizer):
     adding λθ to g: that is :class:`AdamW` (Loshchilov & Hutter, 2019).
     """
 
-    _checks = {"lr": _non_negative, "betas": _betas, "eps": _non_negative, "weight_decay": _non_negative,
-               "amsgrad": _flag, "maximize": _flag,
-               "decoupled_weight_decay": _flag}
+    _checks = {
+        "lr": partial(check_positive, allow_zero=True),
+        "betas": _betas,
+        "eps": partial(check_positive, allow_zero=True),
+        "weight_decay": partial(check_positive, allow_zero=True),
+        "amsgrad": check_bool,
+        "maximize": check_bool,
+        "decoupled_weight_decay": check_bool,
+    }
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,

@@ -28,10 +28,12 @@ float32 model stays float32 whatever the schedule.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from dlcourse.optim.optimizers import Optimizer
 from dlcourse.validation import (
+    check_bool,
     check_choice,
     check_count,
     check_in_interval,
@@ -58,10 +60,6 @@ def _per_group(value, optimizer: Optimizer, name: str, check) -> list[float]:
     if len(value) != n:
         raise ValueError(f"{name} has {len(value)} values for {n} parameter groups")
     return [check(v, f"{name}[{i}]") for i, v in enumerate(value)]
-
-
-def _non_negative(value, name: str) -> float:
-    return check_positive(value, name, allow_zero=True)
 
 
 class LRScheduler:
@@ -180,12 +178,12 @@ class OneCycleLR(LRScheduler):
         self.total_steps = check_count(total_steps, "total_steps")
         pct_start = check_in_interval(pct_start, "(0, 1)", "pct_start")
         self.anneal_strategy = check_choice(anneal_strategy, ("cos", "linear"), "anneal_strategy")
-        self.cycle_momentum = bool(cycle_momentum)
+        self.cycle_momentum = check_bool(cycle_momentum, "cycle_momentum")
         div_factor = check_positive(div_factor, "div_factor")
         final_div_factor = check_positive(final_div_factor, "final_div_factor")
         max_lrs = _per_group(max_lr, optimizer, "max_lr", check_positive)
         T = float(pct_start * self.total_steps)
-        if three_phase:
+        if check_bool(three_phase, "three_phase"):
             self._phases = [(T - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                             (2 * T - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
                             (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
@@ -298,7 +296,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold = check_positive(threshold, "threshold", allow_zero=True)
         self.threshold_mode = check_choice(threshold_mode, ("rel", "abs"), "threshold_mode")
         self.cooldown = check_count(cooldown, "cooldown", allow_zero=True)
-        self.min_lrs = _per_group(min_lr, optimizer, "min_lr", _non_negative)
+        self.min_lrs = _per_group(min_lr, optimizer, "min_lr", partial(check_positive, allow_zero=True))
         self.eps = check_positive(eps, "eps", allow_zero=True)
         self.best = math.inf if self.mode == "min" else -math.inf
         self.num_bad_epochs = 0
