@@ -316,3 +316,54 @@ def test_the_sandbox_cost_per_case_is_small():
         pid = server.proc.pid
         assert run("return np.zeros(2)", server=server).ok
         assert server.proc.pid == pid  # one sandbox, many cases
+
+
+def test_through_the_grader_an_attack_with_the_checks_off_scores_zero_and_leaves_nothing(tmp_path):
+    """The real grader on a submission whose graded function first disables the in-process
+    checks, then tries every escape at once and returns the reference's answer if any works."""
+    import nbformat
+
+    from dlcourse.autograde import notebook as nbmod
+    from dlcourse.autograde.engine import grade_paths, sha256
+
+    solution = ROOT / "solutions" / "01_perceptron.ipynb"
+    site = Path(sysconfig.get_path("purelib"))
+    marker = f"dlcourse_attack_{uuid.uuid4().hex}"
+    seconds = f"{2000 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 1000:03d}"
+    body = DISABLE_CHECKS + f"""
+escaped = []
+for attempt in (
+    lambda: open({str(solution)!r}).read(),
+    lambda: open({str(ROOT / 'grading' / 'c01_perceptron.py')!r}).read(),
+    lambda: open({str(site / (marker + '.pth'))!r}, 'w').write('import os'),
+    lambda: open({str(tmp_path / marker)!r}, 'w').write('x'),
+):
+    try:
+        attempt()
+        escaped.append(1)
+    except OSError:
+        pass
+if os.fork() == 0:
+    os.setsid()
+    os.execv("/bin/sleep", ["sleep", "{seconds}"])
+open('/dev/shm/{marker}', 'w').write('x')
+if escaped:
+    return np.where(X @ w + b >= 0, 1, -1)  # the answer, had anything worked
+return np.zeros(len(X))
+"""
+    nb = nbmod.read(solution)
+    cell = next(c for c in nb.cells if c.get("id") == "perceptron_predict")
+    cell.source = "import os\nimport numpy as np\n\ndef perceptron_predict(X, w, b):\n" + textwrap.indent(body, "    ")
+    submission = tmp_path / "subs" / "mallory.ipynb"
+    submission.parent.mkdir()
+    nbformat.write(nb, submission)
+    before = sha256(submission)
+    (record,) = grade_paths(submission.parent, course_root=ROOT, jobs=2, progress=False,
+                            qids={"perceptron_predict"})
+    (question,) = [q for q in record["questions"] if q["qid"] == "perceptron_predict"]
+    assert question["points"] == 0 and question["max_points"] > 0
+    assert all(not c["passed"] and c["reason"] for c in question["cases"])
+    assert sha256(submission) == before and record["isolated"] is True
+    assert not list(site.glob(f"{marker}*")) and not (tmp_path / marker).exists()
+    assert not Path(f"/dev/shm/{marker}").exists()
+    assert _host_processes_with(seconds) == []
