@@ -74,7 +74,7 @@ def test_variance_preservation_of_lecun_and_he():
 
 
 def test_train_xor_equals_torch():
-    run = E.train_xor("lecun_normal", seed=5, epochs=200)
+    run = E.train_xor("lecun_normal", rng=5, epochs=200)
     model0 = build_mlp([2, 4, 1], "sigmoid", init="lecun_normal", rng=np.random.default_rng(5))
     net = _torch_twin(model0)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.99)
@@ -91,6 +91,20 @@ def test_train_xor_equals_torch():
     assert np.allclose(run.model[0].weight.data, net[0].weight.detach().numpy(), rtol=1e-8, atol=1e-10)
     wrong = ((net(X) > 0) != (Y > 0.5)).any().item()
     assert run.failed == wrong
+
+
+def test_train_xor_takes_a_seed_or_a_generator_and_records_only_an_int_seed():
+    by_seed = E.train_xor("lecun_normal", rng=3, epochs=20)
+    by_gen = E.train_xor("lecun_normal", rng=np.random.default_rng(3), epochs=20)
+    np.testing.assert_array_equal(by_gen.loss, by_seed.loss)
+    assert by_seed.seed == 3 and type(by_seed.seed) is int
+    assert by_gen.seed is None  # a Generator's draws cannot be replayed from a seed
+    gen = np.random.default_rng(0)
+    first, second = E.train_xor("lecun_normal", rng=gen, epochs=20), E.train_xor("lecun_normal", rng=gen, epochs=20)
+    assert not np.array_equal(first.loss, second.loss)  # one stream: the second run draws new weights
+    assert [r.seed for r in E.xor_failures("lecun_normal", seeds=[4, 7], epochs=5)] == [4, 7]
+    with pytest.raises(TypeError, match="rng"):
+        E.train_xor("lecun_normal", rng=2.5)
 
 
 def test_xor_failures_wide_uniform_fails_more_than_fan_in():

@@ -87,28 +87,34 @@ def layer_statistics(depth: int = 10, width: int = 256, activation: str = "tanh"
 
 @dataclass
 class XorRun:
-    """One 2-4-1 sigmoid network trained on XOR: did it fail, and its loss curve."""
+    """One 2-4-1 sigmoid network trained on XOR: did it fail, and its loss curve.
 
-    seed: int
+    ``seed`` is the int seed the run was drawn from (None when it drew from a Generator, whose
+    draws no seed replays).
+    """
+
+    seed: int | None
     failed: bool
     loss: np.ndarray
     model: nn.Sequential = field(repr=False)
 
 
-def train_xor(init, seed: int, epochs: int = 1000, lr: float = 0.1, momentum: float = 0.99,
+def train_xor(init, rng: np.random.Generator | int | None, epochs: int = 1000, lr: float = 0.1, momentum: float = 0.99,
               hidden: int = 4, activation: str = "sigmoid") -> XorRun:
     """The lecture notes' experiment: 2-``hidden``-1, sigmoid units, biases 0, BCE, SGD(lr, momentum), full batch.
 
     The output unit is a sigmoid too; it is fused into the loss (``binary_cross_entropy_with_logits``), which is
     the same model with a numerically safe gradient.  ``failed`` = some XOR point is still
-    misclassified after ``epochs`` full-batch steps.
+    misclassified after ``epochs`` full-batch steps.  ``rng`` (an int seed or a Generator) draws
+    the initial weights.
     """
     from dlcourse.optim import SGD
     from dlcourse.train import fit
 
     X, y = data.xor()
     Y = y.reshape(-1, 1).astype(float)
-    model = build_mlp([2, int(hidden), 1], activation, init=init, rng=np.random.default_rng(seed))
+    seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)) else None
+    model = build_mlp([2, int(hidden), 1], activation, init=init, rng=as_rng(rng))
     opt = SGD(model.parameters(), lr=lr, momentum=momentum)
     # one full batch per epoch: train_loss[k] is the loss before the k-th step
     history = fit(model, losses.binary_cross_entropy_with_logits, opt, (X, Y), epochs=int(epochs), batch_size=None,
@@ -116,7 +122,7 @@ def train_xor(init, seed: int, epochs: int = 1000, lr: float = 0.1, momentum: fl
     curve = np.array(history.train_loss)
     logits = model(X)
     failed = bool(np.any((logits > 0) != (Y > 0.5)))  # σ(z) > ½ ⇔ z > 0
-    return XorRun(int(seed), failed, curve, model)
+    return XorRun(seed, failed, curve, model)
 
 
 def xor_failures(init, seeds: Sequence[int] = range(20), **kwargs) -> list[XorRun]:
