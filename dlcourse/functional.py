@@ -15,6 +15,8 @@ as torch does, and integer input is refused rather than cast (see
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from dlcourse.validation import (
@@ -205,7 +207,7 @@ def _check_batchnorm_args(x, gamma, beta, running_mean, running_var, training, m
     gamma = as_float_array(gamma, "gamma", ndim=1)
     x = as_model_input(x, gamma.dtype, "x", where=where, ndim=ndim)
     d = x.shape[1]
-    n = x.size // d if d else 0  # values per feature (per channel: N·H·W)
+    n = x.shape[0] * math.prod(x.shape[2:])  # values per feature (per channel: N·H·W)
     beta = as_model_input(beta, gamma.dtype, "beta", where=where, ndim=1)
     if gamma.shape != (d,) or beta.shape != (d,):
         raise ValueError(f"gamma and beta must have shape ({d},) for x of shape {x.shape}, got {gamma.shape} and {beta.shape}")

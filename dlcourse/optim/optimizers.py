@@ -462,11 +462,11 @@ class Adam(Optimizer):
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
 
     def _grad(self, p: Parameter, group: dict[str, Any], wd: float | None = None) -> np.ndarray:
-        if not group["decoupled_weight_decay"]:
-            return super()._grad(p, group, wd)
-        if group["weight_decay"] != 0:  # θ ← θ(1 − ηλ), not through g (Loshchilov & Hutter, 2019)
-            p.data *= 1 - group["lr"] * group["weight_decay"]
-        return super()._grad(p, group, 0.0)
+        if group["decoupled_weight_decay"]:
+            if group["weight_decay"] != 0:  # θ ← θ(1 − ηλ), not through g (Loshchilov & Hutter, 2019)
+                p.data *= 1 - group["lr"] * group["weight_decay"]
+            wd = 0.0
+        return super()._grad(p, group, wd)
 
     def _update(self, p, g, state, group):
         b1, b2 = group["betas"]
