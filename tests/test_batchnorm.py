@@ -410,3 +410,15 @@ def test_momentum_must_be_a_number_in_the_unit_interval(momentum, error):
 def test_momentum_at_the_ends_is_accepted_as_a_float(momentum):
     bn = nn.BatchNorm1d(3, momentum=momentum)
     assert type(bn.momentum) is float and bn.momentum == float(momentum)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 2, 1), (1, 3, 1, 2), (1, 2, 3)])
+def test_spatial_batchnorm_counts_every_spatial_position_as_a_value_of_its_channel(shape):
+    """One image is a valid training batch when it has more than one position per channel."""
+    x = np.random.default_rng(0).normal(size=shape)
+    out, _ = F.spatial_batchnorm_forward(x, np.ones(shape[1]), np.zeros(shape[1]))
+    bn = torch.nn.BatchNorm2d(shape[1], dtype=torch.float64) if len(shape) == 4 else \
+        torch.nn.BatchNorm1d(shape[1], dtype=torch.float64)
+    np.testing.assert_allclose(out, bn(torch.from_numpy(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="more than 1 value"):
+        F.spatial_batchnorm_forward(np.ones((1, 3, 1, 1)), np.ones(3), np.zeros(3))
