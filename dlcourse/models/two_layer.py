@@ -16,8 +16,8 @@ the default; :func:`two_layer_grads_colmajor` is the lecture's column-major form
 W^[l] of shape (n^[l], n^[l−1]).
 
 Also here: the parameters flattened into one vector θ, and the same loss written with scalar
-operations only, so that the autodiff engines and the weight-perturbation learner of
-:mod:`dlcourse.lecture.perceptron_limits` can work on it.
+operations only, so that the autodiff engines and any learner over a flat θ (notebook 01
+sets weight perturbation against gradient descent with them) can work on it.
 """
 
 from __future__ import annotations
@@ -387,8 +387,8 @@ def _unflatten(theta: np.ndarray, spec) -> Params:
 
 
 def two_layer_objective(X, y, spec, *, activation: str = "tanh", output: str = "sigmoid"):
-    """(loss_fn, loss_and_grad) over a flat θ for the 2-layer net on (X, y), for the learners of
-    :mod:`dlcourse.lecture.perceptron_limits`.
+    """(loss_fn, loss_and_grad) over a flat θ for the 2-layer net on (X, y), for learners that
+    see the parameters as one vector (weight perturbation, plain gradient descent).
 
     X, y, the names and the shapes in ``spec`` are checked here, once; the two closures, called
     at every trial or step with a float vector from the learner, only reshape θ.
