@@ -408,7 +408,39 @@ class Sequential(Module):
         return self
 
 
-class Linear(Module):
+class _Layer(Module):
+    """A built-in layer: its public ``forward``/``backward`` check the argument once, then run
+    the unchecked kernels ``_forward``/``_backward`` (which :class:`Sequential` calls directly).
+
+    The default input check is that of a layer without parameters: any floating dtype is kept,
+    other numbers become float64; layers with parameters override it to require theirs.
+    """
+
+    def _check_input(self, x):
+        if type(x) is np.ndarray and x.dtype.kind == "f":
+            return x
+        return as_float_array(x, "x")
+
+    def _forward(self, x: np.ndarray, owned: bool) -> tuple[np.ndarray, bool]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _check_dout(self, dout) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _backward(self, dout: np.ndarray, input_grad: bool, owned: bool
+                  ) -> tuple[np.ndarray | None, bool]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @_fast_path
+    def forward(self, x):
+        return self._forward(self._check_input(x), False)[0]
+
+    @_fast_path
+    def backward(self, dout):
+        return self._backward(self._check_dout(dout), True, False)[0]
+
+
+class Linear(_Layer):
     """y = x Wᵀ + b, with ``weight`` (out_features, in_features) and ``bias`` (out_features,).
 
     Parameters
@@ -452,10 +484,6 @@ class Linear(Module):
         self._cache = x
         return F._linear(x, self.weight.data, None if self.bias is None else self.bias.data), True
 
-    @_fast_path
-    def forward(self, x):
-        return self._forward(self._check_input(x), False)[0]
-
     def _check_dout(self, dout):
         x = self._cache
         if x is None:
@@ -475,16 +503,12 @@ class Linear(Module):
             self.bias._add_colsum(dout)  # db += Σ_n dout_n
         return (dout @ self.weight.data if input_grad else None), True  # dx = dout W
 
-    @_fast_path
-    def backward(self, dout):
-        return self._backward(self._check_dout(dout), True, False)[0]
-
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
                 + ("" if self.weight.dtype == np.float64 else f", dtype={self.weight.dtype}"))
 
 
-class _Activation(Module):
+class _Activation(_Layer):
     """An element-wise a = f(z): backward multiplies by f'(z) evaluated at the cached input.
 
     The output keeps the input's floating dtype (integer input becomes float64).
@@ -496,18 +520,9 @@ class _Activation(Module):
     def _df(self, z):  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _check_input(self, x):
-        if type(x) is np.ndarray and x.dtype.kind == "f":
-            return x
-        return as_float_array(x, "x")
-
     def _forward(self, x, owned: bool):
         self._z = x  # f'(z) needs the input, so it is kept and never overwritten
         return self._f(x), True
-
-    @_fast_path
-    def forward(self, x):
-        return self._forward(self._check_input(x), False)[0]
 
     def _check_dout(self, dout):
         z = getattr(self, "_z", None)
@@ -525,10 +540,6 @@ class _Activation(Module):
         d = self._df(self._z)  # a fresh array: multiplied in place
         d *= dout  # chain rule, element-wise: dL/dz = dL/da · f'(z)
         return d, True
-
-    @_fast_path
-    def backward(self, dout):
-        return self._backward(self._check_dout(dout), True, False)[0]
 
 
 class ReLU(_Activation):
@@ -628,7 +639,7 @@ class LeCunTanh(_Activation):
 # ---------------------------------------------------------------------------------------------
 
 
-class Dropout(Module):
+class Dropout(_Layer):
     """Inverted dropout (torch.nn.Dropout): zero each unit with probability p, scale the rest by
     1/(1 − p) at train time; identity in eval mode.  ``rng``: Generator or seed for the masks.
 
@@ -641,21 +652,12 @@ class Dropout(Module):
         self.rng = as_rng(rng)
         self._cache: tuple[np.ndarray | None, tuple[int, ...]] | None = None  # (scale or None, input shape)
 
-    def _check_input(self, x):
-        if type(x) is np.ndarray and x.dtype.kind == "f":
-            return x
-        return as_float_array(x, "x")
-
     def _forward(self, x, owned: bool):
         scale = F._dropout_scale(x, self.p, self.training, self.rng, True)
         self._cache = (scale, x.shape)
         if scale is None:
             return x, owned  # identity
         return (np.multiply(x, scale, out=x) if owned else x * scale), True
-
-    @_fast_path
-    def forward(self, x):
-        return self._forward(self._check_input(x), False)[0]
 
     def _check_dout(self, dout):
         if self._cache is None:
@@ -675,15 +677,11 @@ class Dropout(Module):
             return dout, owned  # dL/dx = dL/dout
         return (np.multiply(dout, scale, out=dout) if owned else dout * scale), True  # same mask and scale
 
-    @_fast_path
-    def backward(self, dout):
-        return self._backward(self._check_dout(dout), True, False)[0]
-
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
 
-class GaussianNoise(Module):
+class GaussianNoise(_Layer):
     """Adds N(0, std²) noise to its input at train time; the identity in eval mode.
 
     The noise does not depend on x, so dL/dx = dL/dout in both modes.  It is drawn in float64
@@ -695,11 +693,6 @@ class GaussianNoise(Module):
         self.rng = as_rng(rng)
         self._shape = None
 
-    def _check_input(self, x):
-        if type(x) is np.ndarray and x.dtype.kind == "f":
-            return x
-        return as_float_array(x, "x")
-
     def _forward(self, x, owned: bool):
         self._shape, self._dtype = x.shape, x.dtype
         if not self.training or self.std == 0.0:
@@ -708,10 +701,6 @@ class GaussianNoise(Module):
         noise *= self.std  # z ~ N(0, std²)
         noise += x  # y = x + z, in the fresh noise array
         return noise, True
-
-    @_fast_path
-    def forward(self, x):
-        return self._forward(self._check_input(x), False)[0]
 
     def _check_dout(self, dout):
         if self._shape is None:
@@ -724,10 +713,6 @@ class GaussianNoise(Module):
     def _backward(self, dout, input_grad: bool, owned: bool):
         return (dout if input_grad else None), owned
 
-    @_fast_path
-    def backward(self, dout):
-        return self._backward(self._check_dout(dout), True, False)[0]
-
     def extra_repr(self) -> str:
         return f"std={self.std}"
 
@@ -737,7 +722,7 @@ class GaussianNoise(Module):
 # ---------------------------------------------------------------------------------------------
 
 
-class _BatchNorm(Module):
+class _BatchNorm(_Layer):
     """Shared code of BatchNorm1d/2d: parameters ``gamma`` (ones), ``beta`` (zeros) and buffers
     ``running_mean`` (zeros), ``running_var`` (ones), all of ``dtype``; momentum weighs the
     *new* batch statistic.
@@ -803,10 +788,6 @@ class _BatchNorm(Module):
         self._cache = (x.shape, xc, istd, self.training)
         return (out if x.ndim == 2 else F._channels_first(out, x.shape)), True
 
-    @_fast_path
-    def forward(self, x):
-        return self._forward(self._check_input(x), False)[0]
-
     def _check_dout(self, dout):
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
@@ -828,10 +809,6 @@ class _BatchNorm(Module):
         if dx is not None and len(shape) != 2:
             dx = F._channels_first(dx, shape)
         return dx, dx is not None
-
-    @_fast_path
-    def backward(self, dout):
-        return self._backward(self._check_dout(dout), True, False)[0]
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
