@@ -32,6 +32,9 @@ __all__ = [
     "Optimizer", "SGD", "SimplifiedNesterov", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
 ]
 
+#: the check of a hyper-parameter that may be 0 (rates, decays, eps): finite and ≥ 0
+_NON_NEGATIVE = partial(check_positive, allow_zero=True)
+
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
     """start ← start + w (end − start), in place, rounded as torch's ``lerp_``.
@@ -55,7 +58,7 @@ class Optimizer:
     base class applies the checks to the defaults and to every group's overrides, once.
     """
 
-    _checks: dict[str, Any] = {"lr": partial(check_positive, allow_zero=True)}
+    _checks: dict[str, Any] = {"lr": _NON_NEGATIVE}
 
     def __init__(self, params, defaults: dict[str, Any]) -> None:
         self.defaults = self._checked(defaults)
@@ -224,10 +227,10 @@ class SGD(Optimizer):
     """
 
     _checks = {
-        "lr": partial(check_positive, allow_zero=True),
-        "momentum": partial(check_positive, allow_zero=True),
+        "lr": _NON_NEGATIVE,
+        "momentum": _NON_NEGATIVE,
         "dampening": partial(check_probability, inclusive_high=True),
-        "weight_decay": partial(check_positive, allow_zero=True),
+        "weight_decay": _NON_NEGATIVE,
         "nesterov": check_bool,
         "maximize": check_bool,
     }
@@ -269,9 +272,9 @@ class SimplifiedNesterov(Optimizer):
     """
 
     _checks = {
-        "lr": partial(check_positive, allow_zero=True),
+        "lr": _NON_NEGATIVE,
         "momentum": check_probability,
-        "weight_decay": partial(check_positive, allow_zero=True),
+        "weight_decay": _NON_NEGATIVE,
     }
 
     def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
@@ -297,11 +300,11 @@ class Adagrad(Optimizer):
     """
 
     _checks = {
-        "lr": partial(check_positive, allow_zero=True),
-        "lr_decay": partial(check_positive, allow_zero=True),
-        "weight_decay": partial(check_positive, allow_zero=True),
-        "initial_accumulator_value": partial(check_positive, allow_zero=True),
-        "eps": partial(check_positive, allow_zero=True),
+        "lr": _NON_NEGATIVE,
+        "lr_decay": _NON_NEGATIVE,
+        "weight_decay": _NON_NEGATIVE,
+        "initial_accumulator_value": _NON_NEGATIVE,
+        "eps": _NON_NEGATIVE,
         "maximize": check_bool,
     }
 
@@ -335,11 +338,11 @@ class RMSprop(Optimizer):
     """
 
     _checks = {
-        "lr": partial(check_positive, allow_zero=True),
+        "lr": _NON_NEGATIVE,
         "alpha": partial(check_probability, inclusive_high=True),
-        "eps": partial(check_positive, allow_zero=True),
-        "weight_decay": partial(check_positive, allow_zero=True),
-        "momentum": partial(check_positive, allow_zero=True),
+        "eps": _NON_NEGATIVE,
+        "weight_decay": _NON_NEGATIVE,
+        "momentum": _NON_NEGATIVE,
         "centered": check_bool,
         "maximize": check_bool,
         "eps_inside_sqrt": check_bool,
@@ -395,10 +398,10 @@ class Adadelta(Optimizer):
     """
 
     _checks = {
-        "lr": partial(check_positive, allow_zero=True),
+        "lr": _NON_NEGATIVE,
         "rho": partial(check_probability, inclusive_high=True),
-        "eps": partial(check_positive, allow_zero=True),
-        "weight_decay": partial(check_positive, allow_zero=True),
+        "eps": _NON_NEGATIVE,
+        "weight_decay": _NON_NEGATIVE,
         "maximize": check_bool,
     }
 
@@ -446,10 +449,10 @@ class Adam(Optimizer):
     """
 
     _checks = {
-        "lr": partial(check_positive, allow_zero=True),
+        "lr": _NON_NEGATIVE,
         "betas": _betas,
-        "eps": partial(check_positive, allow_zero=True),
-        "weight_decay": partial(check_positive, allow_zero=True),
+        "eps": _NON_NEGATIVE,
+        "weight_decay": _NON_NEGATIVE,
         "amsgrad": check_bool,
         "maximize": check_bool,
         "decoupled_weight_decay": check_bool,
