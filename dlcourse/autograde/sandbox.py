@@ -19,6 +19,7 @@ directly on the host, in a private temporary folder; reports then say "not isola
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import select
@@ -340,9 +341,9 @@ def run_case(code: str | list[tuple[str, str]], qid: str, case: Case, limits: Li
     try:
         job = json.dumps({"qid": qid, "cells": cells, "args": skeleton, "limits": asdict(limits)}).encode()
         # numpy's stub types **kwds as if a key could be savez's allow_pickle flag; ours are a0, a1, ...
-        np.savez(work / "args.npz", **arrays)  # type: ignore[arg-type]
-        files = {"job.json": job, "args.npz": (work / "args.npz").read_bytes()}
-        (work / "args.npz").unlink()
+        packed = io.BytesIO()
+        np.savez(packed, **arrays)  # type: ignore[arg-type]
+        files = {"job.json": job, "args.npz": packed.getvalue()}
         if server is None:  # own_server
             server = ForkServer(python, isolated=isolated)
         try:
