@@ -2,7 +2,8 @@
 
 Other shapes (matrices, 1-element vectors), seeds, hyper-parameters and edge cases than the
 public checks; the same oracle: torch.optim in float64, step by step on torch's own
-trajectory, and whole trajectories on quadratics with torch.autograd gradients.
+trajectory, and whole trajectories on quadratics with torch.autograd gradients; the 1cycle
+schedule from torch.optim.lr_scheduler.OneCycleLR.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 from dlcourse.autograde.cases.c04_optimizers import (
     gradients,
     spd,
+    torch_one_cycle,
     torch_quadratic,
     torch_trajectory,
 )
@@ -41,6 +43,63 @@ def cases_momentum_step() -> list[Case]:
         Case("momentum 0 is plain gradient descent", args=(W0, G[2], np.zeros((3, 4)), 0.1, 0.0),
              expected=(W0 - 0.1 * G[2], G[2])),
     ]
+
+
+def cases_adagrad_step() -> list[Case]:
+    W0, G = np.random.default_rng(45).normal(size=(2, 4)), gradients(12, (2, 4), seed=46, scale=2.0)
+    traj = torch_trajectory("Adagrad", W0, G, lr=0.5, eps=1e-6)
+    dflt = torch_trajectory("Adagrad", np.array([0.3]), np.array([[4.0], [-4.0], [1e-3]]))
+    tiny = np.array([1e-11, -3e-10, 0.0])  # of the order of eps: where eps goes matters, and 0/(0 + eps) = 0
+    tiny_traj = torch_trajectory("Adagrad", np.ones(3), tiny[None, :], lr=1.0)
+    return [
+        Case("a (2, 4) matrix, step 12 (lr 0.5, eps 1e-6)", args=(traj[11]["w"], G[11], traj[11]["sum"], 0.5, 1e-6),
+             expected=(traj[12]["w"], traj[12]["sum"])),
+        Case("a (2, 4) matrix, first step, keyword hyper-parameters", args=(W0, G[0], traj[0]["sum"]),
+             kwargs={"lr": 0.5, "eps": 1e-6}, expected=(traj[1]["w"], traj[1]["sum"])),
+        Case("one parameter, defaults, step 3 after a large and an opposite gradient",
+             args=(dflt[2]["w"], np.array([1e-3]), dflt[2]["sum"]), expected=(dflt[3]["w"], dflt[3]["sum"])),
+        Case("gradients of the size of eps (and an exact 0)", args=(np.ones(3), tiny, np.zeros(3)), kwargs={"lr": 1.0},
+             expected=(tiny_traj[1]["w"], tiny_traj[1]["sum"]), atol=1e-30),
+    ]
+
+
+def cases_adadelta_step() -> list[Case]:
+    W0, G = np.random.default_rng(55).normal(size=(3, 3)), gradients(15, (3, 3), seed=56, scale=0.5)
+    traj = torch_trajectory("Adadelta", W0, G, lr=0.5, rho=0.95, eps=1e-4)
+    dflt = torch_trajectory("Adadelta", np.zeros(2), gradients(4, (2,), seed=57, scale=100.0))
+    G_small = gradients(3, (4,), seed=58, scale=1e-3)
+    small = torch_trajectory("Adadelta", np.ones(4), G_small)
+    pause = torch_trajectory("Adadelta", W0, np.concatenate([G[:5], np.zeros((1, 3, 3))]), lr=0.5, rho=0.95, eps=1e-4)
+    return [
+        Case("a (3, 3) matrix, step 15 (lr 0.5, rho 0.95, eps 1e-4)",
+             args=(traj[14]["w"], G[14], traj[14]["square_avg"], traj[14]["acc_delta"]),
+             kwargs={"lr": 0.5, "rho": 0.95, "eps": 1e-4},
+             expected=(traj[15]["w"], traj[15]["square_avg"], traj[15]["acc_delta"])),
+        Case("a (3, 3) matrix, first step, positional hyper-parameters",
+             args=(W0, G[0], traj[0]["square_avg"], traj[0]["acc_delta"], 0.5, 0.95, 1e-4),
+             expected=(traj[1]["w"], traj[1]["square_avg"], traj[1]["acc_delta"])),
+        Case("large gradients (scale 100), defaults, step 4: the step size does not follow the gradient's",
+             args=(dflt[3]["w"], gradients(4, (2,), seed=57, scale=100.0)[3], dflt[3]["square_avg"], dflt[3]["acc_delta"]),
+             expected=(dflt[4]["w"], dflt[4]["square_avg"], dflt[4]["acc_delta"])),
+        Case("gradients of the size of sqrt(eps), step 3: eps is under both square roots",
+             args=(small[2]["w"], G_small[2], small[2]["square_avg"], small[2]["acc_delta"]),
+             expected=(small[3]["w"], small[3]["square_avg"], small[3]["acc_delta"]), atol=1e-20),
+        Case("a zero gradient after 5 steps: nothing moves, both averages decay",
+             args=(traj[5]["w"], np.zeros((3, 3)), traj[5]["square_avg"], traj[5]["acc_delta"], 0.5, 0.95, 1e-4),
+             expected=(pause[6]["w"], pause[6]["square_avg"], pause[6]["acc_delta"])),
+    ]
+
+
+def cases_one_cycle_lr() -> list[Case]:
+    runs = [
+        ("100 steps, max_lr 2, defaults", (100, 2.0), {}),
+        ("7 steps, pct_start 0.5: the peak falls between two steps", (7, 0.3), {"pct_start": 0.5}),
+        ("3 steps, pct_start 0.1: no warm-up step at all", (3, 1.0), {"pct_start": 0.1}),
+        ("div_factor 1 (starts at max_lr), final_div_factor 100, linear", (50, 0.05),
+         {"div_factor": 1.0, "final_div_factor": 100.0, "anneal_strategy": "linear"}),
+        ("1000 steps, pct_start 0.25, div_factor 10", (1000, 0.4), {"pct_start": 0.25, "div_factor": 10.0}),
+    ]
+    return [Case(name, args=args, kwargs=kw, expected=torch_one_cycle(*args, **kw)) for name, args, kw in runs]
 
 
 def cases_rmsprop_step() -> list[Case]:
@@ -88,8 +147,8 @@ def cases_optimize_quadratic() -> list[Case]:
     A, b = spd(5, seed=70, cond=50.0)
     w0 = np.random.default_rng(71).normal(size=5) * 3
     A1, b1 = np.array([[2.0]]), np.array([4.0])  # 1-D: minimum at w = 2
-    runs = [("sgd", 0.03, 30), ("momentum", 0.01, 40), ("nesterov", 0.01, 40), ("rmsprop", 0.05, 30),
-            ("adam", 0.2, 50)]
+    runs = [("sgd", 0.03, 30), ("momentum", 0.01, 40), ("nesterov", 0.01, 40), ("adagrad", 1.0, 30),
+            ("rmsprop", 0.05, 30), ("adadelta", 1.0, 40), ("adam", 0.2, 50)]
     cases = [Case(f"{method}: {steps} steps on a 5-D quadratic, condition number 50 (lr {lr})",
                   args=(A, b, w0, method, steps, lr), expected=torch_quadratic(A, b, w0, method, steps, lr))
              for method, lr, steps in runs]
