@@ -380,7 +380,8 @@ def test_every_comparison_reason_has_a_category():
     validator = Case("c", check=lambda got: "std 0.00, expected about 1 (seed 123)")
     crashing = Case("c", check=lambda got: got.nope)
     got_cases = [
-        (exp, np.array([1.0, 2.5]), "wrong value"), (exp, np.array([[1.0, 2.0]]), "wrong shape"),
+        (exp, np.array([1.0, 2.5]), "wrong value"), (exp, np.array([[1.0, 2.0]]), "wrong shape (likely missing or extra axis of length one)"),
+        (exp, np.array([1.0, 2.0, 3.0]), "wrong shape"),
         (exp, np.array([np.nan, 2.0]), "NaN or inf"), (ints, np.array([1, 1]), "wrong value"),
         (ints, np.array([np.inf, 1.0]), "NaN or inf"), (nanexp, np.array([1.0, 1.0]), "NaN or inf"),
         (exp, np.array(["a", "b"]), "wrong type"), (exp, np.zeros(2).view(np.matrix), "wrong type"),

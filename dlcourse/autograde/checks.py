@@ -6,10 +6,21 @@ expected and the returned value and a hint.  It never raises for student code (a
 "not implemented yet"); real grading is the autograder's (``dlcourse grade``), which also
 runs hidden cases in a sandbox.  The comparison rules are the grader's
 (:func:`dlcourse.autograde.spec.compare`), so a PASS here means the same thing there.
+
+A FAIL says what is likely wrong where :mod:`dlcourse.autograde.diagnose` recognises it (sign
+flipped, transposed, a factor N from a mean instead of a sum, off by the learning rate, a
+missing keepdims, a reduction over the wrong axis, ...), then shows a short diff — the shapes,
+the largest error and where, the three worst entries — instead of the arrays, and an idea to
+look at (never the code).  Only a handful of numbers are printed in full.
+
+Importing this module in an IPython kernel also makes the exercise notebook Run-All-safe: a
+cell that reaches a stub prints which function to implement, and where, and the notebook runs
+on (:mod:`dlcourse.autograde.runall`, which explains the mechanism).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import signal
@@ -20,6 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from dlcourse.autograde import runall
 from dlcourse.autograde.spec import (
     Case,
     NotPlainError,
@@ -45,6 +59,9 @@ class CaseReport:
     got: str = ""
     not_implemented: bool = False
     hint: str = ""
+    diff: tuple[str, ...] = ()  # a few lines: shapes, the largest error and where, the worst entries
+    idea: str = ""  # what to look at, for a recognised mistake (diagnose.IDEAS)
+    small: bool = True  # expected and got are short enough to print in full
 
 
 def _modules():
@@ -109,13 +126,39 @@ def run_case(case: Case, fn: Callable) -> CaseReport:
     except NotPlainError as exc:
         return CaseReport(case.name, False, f"wrong return type: {exc}", expected, type(result).__name__)
     reason = compare(case, plain)
-    return CaseReport(case.name, reason is None, reason, expected, format_value(plain), hint=case.hint)
+    report = CaseReport(case.name, reason is None, reason, expected, format_value(plain), hint=case.hint)
+    if reason is not None and case.check is None:
+        _explain(report, expected_plain(case.expected), plain, reason)
+    return report
+
+
+def _explain(report: CaseReport, exp: Any, got: Any, reason: str) -> None:
+    """Fill the short diff and the idea of a failed case (the arrays themselves are not printed
+    unless they are a handful of numbers)."""
+    from dlcourse.autograde import diagnose
+
+    pairs = list(zip(exp, got, strict=False)) if isinstance(exp, tuple) and isinstance(got, tuple) else [(exp, got)]
+    where = reason.split(":", 1)[0]
+    if where.startswith("element ") and where[8:].isdigit() and int(where[8:]) < len(pairs):
+        pairs = [pairs[int(where[8:])]]
+    e, g = pairs[0]
+    sizes = [np.size(v) for pair in zip(exp, got, strict=False) for v in pair] if isinstance(exp, tuple) \
+        and isinstance(got, tuple) else [np.size(exp), np.size(got)]
+    report.small = max(sizes, default=0) <= 6
+    if isinstance(e, np.ndarray) and isinstance(g, np.ndarray) and e.shape == g.shape and not report.small:
+        report.diff = tuple(diagnose.short_diff(e, g))
+    for label in diagnose.LABELS:
+        if f" — likely {label} (" in reason:
+            report.idea = diagnose.IDEAS[label]
+            break
 
 
 def run_checks(qid: str, fn: Callable) -> list[CaseReport]:
     """Run every public case of ``qid`` on ``fn``; the reports, in order."""
     module = find_question(qid)
-    return [run_case(case, fn) for case in getattr(module, f"cases_{qid}")()]
+    driver = getattr(module, "DRIVERS", {}).get(qid)  # builds torch objects around fn, as the grader does
+    call = fn if driver is None else functools.partial(driver, fn)
+    return [run_case(case, call) for case in getattr(module, f"cases_{qid}")()]
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -132,11 +175,18 @@ def report_text(qid: str, reports: list[CaseReport], hint: str = "") -> str:
     for r in reports:
         lines.append(f"  {'PASS' if r.passed else 'FAIL'}  {r.name}")
         if not r.passed:
-            lines.append(f"        why:      {r.reason}")
-            if r.expected:
+            why = r.reason or ""
+            if r.diff:  # the diff below shows the largest error and where
+                why = why.split("; largest error")[0]
+            lines.append(f"        why:      {why}")
+            for k, line in enumerate(r.diff):
+                lines.append(f"        {'diff:' if k == 0 else '':<10}{line}")
+            if r.small and r.expected:
                 lines.append(f"        expected: {_indent(r.expected, ' ' * 18)}")
-            if r.got:
+            if r.small and r.got:
                 lines.append(f"        got:      {_indent(r.got, ' ' * 18)}")
+            if r.idea:
+                lines.append(f"        look at:  {r.idea}")
             if r.hint:
                 lines.append(f"        hint:     {r.hint}")
     if passed < len(reports) and hint:
@@ -154,3 +204,7 @@ def check(qid: str, fn: Callable[..., Any]) -> None:
         print(f"check: {exc.args[0]}")
         return
     print(report_text(qid, reports, getattr(module, "HINTS", {}).get(qid, "")))
+
+
+# Importing this module in a kernel makes the notebook Run-All-safe (see dlcourse.autograde.runall).
+runall.install()

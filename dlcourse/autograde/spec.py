@@ -128,19 +128,46 @@ def format_value(value: Any) -> str:
     return _fmt(value)
 
 
-def _compare_one(exp: np.ndarray, got: np.ndarray, rtol: float, atol: float, where: str) -> str | None:
+def _context(case: Case) -> dict[str, Any]:
+    """What a diagnosis may use of the case: its keyword arguments and its arrays' axis lengths."""
+    sizes: set[int] = set()
+
+    def walk(v: Any) -> None:
+        if isinstance(v, np.ndarray):
+            sizes.update(int(n) for n in v.shape)
+        elif isinstance(v, (tuple, list)):
+            for x in v:
+                walk(x)
+
+    walk(case.args)
+    walk(list(case.kwargs.values()))
+    return {"kwargs": dict(case.kwargs), "sizes": sizes}
+
+
+def _likely(mistake: Any) -> str:
+    """The clause of a reason that names a diagnosis (``diagnose.LABELS``; see reason_category)."""
+    return f" — likely {mistake.label} ({mistake.detail})" if mistake is not None else ""
+
+
+def _compare_one(exp: np.ndarray, got: np.ndarray, rtol: float, atol: float, where: str,
+                 context: dict[str, Any] | None = None) -> str | None:
+    from dlcourse.autograde import diagnose
+
+    context = context or {}
     if not isinstance(got, np.ndarray) or type(got) is not np.ndarray:
         return f"{where}: not a plain numpy array"
     if got.dtype.kind not in NUMERIC_KINDS:
         return f"{where}: dtype {got.dtype} is not numeric"
     if got.shape != exp.shape:
-        return f"{where}: shape {got.shape}, expected {exp.shape}"
+        return f"{where}: shape {got.shape}, expected {exp.shape}" + _likely(
+            diagnose.shape_mistake(exp.shape, got.shape, context.get("sizes", ())))
     if exp.dtype.kind in "biu":
         if got.dtype.kind == "f" and not np.all(np.isfinite(got)):
             return f"{where}: holds NaN or inf"
         if not np.array_equal(got, exp):
             bad = int(np.count_nonzero(got != exp))
-            return f"{where}: {bad} of {exp.size} entries differ (exact values expected)"
+            mistake = diagnose.value_mistake(exp, got, rtol=0.0, atol=0.0, **context)
+            return f"{where}: {bad} of {exp.size} entries differ (exact values expected)" + _likely(mistake)
         return None
     got_f = got.astype(np.float64)
     exp_f = exp.astype(np.float64)
@@ -152,33 +179,44 @@ def _compare_one(exp: np.ndarray, got: np.ndarray, rtol: float, atol: float, whe
             err = np.where(finite_exp, np.abs(got_f - exp_f), 0.0)
         idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
         at = f" at index {tuple(int(i) for i in idx)}" if err.ndim else ""
-        return (f"{where}: values differ; largest error {float(err.max()):.3g}{at} "
+        mistake = diagnose.value_mistake(exp_f, got_f, rtol=rtol, atol=atol, **context) if finite_exp.all() else None
+        return (f"{where}: values differ{_likely(mistake)}; largest error {float(err.max()):.3g}{at} "
                 f"(expected {exp_f[idx]:.6g}, got {got_f[idx]:.6g}; rtol={rtol:g}, atol={atol:g})")
     return None
 
 
 def compare(case: Case, got: Any) -> str | None:
-    """``None`` when ``got`` (a decoded plain result) satisfies ``case``, else the reason."""
+    """``None`` when ``got`` (a decoded plain result) satisfies ``case``, else the reason.
+
+    A reason names the likely mistake where :mod:`dlcourse.autograde.diagnose` recognises one
+    (``"result: values differ — likely sign flipped (...)"``).
+    """
     if case.check is not None:
         try:
             reason = case.check(got)
         except Exception as exc:  # a validator choking on a malformed result is a failure
             return f"result rejected by the validator ({type(exc).__name__}: {exc})"
         return None if reason is None else str(reason)
+    from dlcourse.autograde import diagnose
+
     exp = expected_plain(case.expected)
+    context = _context(case)
     if isinstance(exp, tuple):
         if not isinstance(got, tuple):
             return f"expected a tuple of {len(exp)} values, got a single value"
         if len(got) != len(exp):
             return f"expected a tuple of {len(exp)} values, got {len(got)}"
         for i, (e, g) in enumerate(zip(exp, got, strict=True)):
-            reason = _compare_one(e, g, case.rtol, case.atol, f"element {i}")
+            reason = _compare_one(e, g, case.rtol, case.atol, f"element {i}", context)
             if reason:
+                order = diagnose.order_mistake(exp, got, case.rtol, case.atol)
+                if order is not None:
+                    return f"element {i}: wrong value{_likely(order)}"
                 return reason
         return None
     if isinstance(got, tuple):
         return f"expected a single value, got a tuple of {len(got)}"
-    return _compare_one(exp, got, case.rtol, case.atol, "result")
+    return _compare_one(exp, got, case.rtol, case.atol, "result", context)
 
 
 # --- arguments: plain data that travels to the sandbox as JSON + an .npz ----------------
@@ -267,6 +305,18 @@ def _builtin_exception_names() -> frozenset[str]:
 _EXCEPTION_NAMES = _builtin_exception_names()
 
 
+def _likely_label(body: str) -> str:
+    """``" (likely <label>)"`` for a diagnosis clause ``" — likely <label> ("`` in a reason (written
+    by :func:`_compare_one`, or by an instructor's validator): only a label of the closed list
+    ``diagnose.LABELS`` is copied, no number, nothing of the case."""
+    from dlcourse.autograde.diagnose import LABELS
+
+    for label in LABELS:
+        if f" — likely {label} (" in body:
+            return f" (likely {label})"
+    return ""
+
+
 def reason_category(reason: str | None, stage: str = "run") -> str:
     """A fixed category for the reason a case failed: what a student may see of a hidden case.
 
@@ -276,15 +326,19 @@ def reason_category(reason: str | None, stage: str = "run") -> str:
     values) or text the student's code produced while running it: a student could raise
     ``ValueError(str(args))`` or name an exception class after the inputs, so ``raised X`` keeps
     ``X`` only when it is a built-in exception name.  An unknown reason maps to
-    ``"wrong value"`` after a comparison and to ``"failed"`` otherwise.
+    ``"wrong value"`` after a comparison and to ``"failed"`` otherwise.  After a comparison the
+    category may end with the diagnosed mistake, ``"wrong value (likely sign flipped)"``: a
+    label of :data:`dlcourse.autograde.diagnose.LABELS`, never a number.
     """
     text = (reason or "").strip()
     if stage == "compare":
         body = text.split(": ", 1)[1] if text.startswith(("result: ", "element ")) else text
-        for pattern, category in _COMPARE_CATEGORIES:
+        category = "wrong value"
+        for pattern, cat in _COMPARE_CATEGORIES:
             if body.startswith(pattern) or pattern in body.split(";")[0]:
-                return category
-        return "wrong value"
+                category = cat
+                break
+        return category + _likely_label(body)
     if stage == "prepare":
         for words, category in (("not found", "not run: the graded cell was not found"),
                                 ("syntax error", "not run: the graded cell has a syntax error"),
