@@ -44,8 +44,11 @@ SUBMISSIONS ?= submissions
 grade: setup
 	$(BIN)/dlcourse grade $(SUBMISSIONS) --out grading-out
 
+# The course as a static site (build/html/index.html), readable offline: MathJax is bundled.
+# Full scale by default, as a student runs the notebooks; `make html SCALE=quick` is faster.
+SCALE ?= full
 html: setup
-	DLCOURSE_SCALE=quick $(BIN)/jupyter nbconvert --to html --execute --output-dir build/html notebooks/*.ipynb
+	DLCOURSE_SCALE=$(SCALE) $(BIN)/python -m dlcourse.lecture.site build/html notebooks/[0-9]*.ipynb
 
 bench: setup
 	$(BIN)/python benchmarks/import_time.py
