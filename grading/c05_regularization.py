@@ -2,7 +2,9 @@
 
 Other shapes, seeds and edge cases than the public checks.  Oracles: torch in float64 where it
 has the operation (autograd for the dropout backward and the ridge gradient, ``F.softshrink``
-for the soft-threshold), else the rules written out in the public module.
+for the soft-threshold, ``F.cross_entropy(label_smoothing=...)`` and autograd for label
+smoothing), else the rules written out in the public module; the noise layer by the statistics of
+the noise it added.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import numpy as np
 
 from dlcourse.autograde.cases.c05_regularization import (
     keep_mask,
+    noise_validator,
     oracle_dropout_forward,
     oracle_early_stopping,
 )
-from dlcourse.autograde.spec import Case
+from dlcourse.autograde.spec import Case, Rng
 
 TOPIC = "05_regularization"
 
@@ -122,4 +125,48 @@ def cases_early_stopping_epochs() -> list[Case]:
         Case("a flat curve, patience 1", args=(flat, 1), expected=oracle_early_stopping(flat, 1)),
         Case("a noisy curve with min_delta = 0.01, patience 3", args=(curve, 3), kwargs={"min_delta": 0.01},
              expected=oracle_early_stopping(curve, 3, 0.01)),
+    ]
+
+
+def torch_smoothed_ce(logits: np.ndarray, y: np.ndarray, eps: float) -> tuple[float, np.ndarray]:
+    """F.cross_entropy(logits, y, label_smoothing=eps) in float64 and its gradient by autograd."""
+    import torch
+    import torch.nn.functional as F
+
+    z = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    loss = F.cross_entropy(z, torch.as_tensor(y, dtype=torch.long), label_smoothing=eps)
+    loss.backward()
+    return float(loss.detach()), z.grad.numpy().copy()
+
+
+def cases_gaussian_noise_forward() -> list[Case]:
+    rng = np.random.default_rng(506)
+    x3 = rng.normal(size=(10, 12, 8))
+    xs = np.full((1, 3000), -1.0)  # one row: a single sample's features
+    xc = np.full((3000, 1), 7.0)  # one column
+    x = 5.0 * rng.random((60, 40))
+    return [
+        Case("a (10, 12, 8) tensor, std 0.1, seed 61", args=(x3, 0.1, Rng(61)), check=noise_validator(x3, 0.1)),
+        Case("one row of 3000 features, std 3", args=(xs, 3.0, Rng(62)), check=noise_validator(xs, 3.0)),
+        Case("one column of 3000 samples, std 0.01", args=(xc, 0.01, Rng(63)), check=noise_validator(xc, 0.01)),
+        Case("(60, 40) uniform input, std 1, training passed by position", args=(x, 1.0, Rng(64), True),
+             check=noise_validator(x, 1.0)),
+        Case("std 0 in train mode adds nothing", args=(x, 0.0, Rng(65)), check=noise_validator(x, 0.0)),
+        Case("eval mode with std 5 is the identity", args=(x3, 5.0, Rng(66), False), expected=x3),
+    ]
+
+
+def cases_label_smoothing_cross_entropy() -> list[Case]:
+    rng = np.random.default_rng(507)
+    z, y = rng.normal(size=(32, 10)) * 3.0, rng.integers(0, 10, size=32)
+    zl, yl = np.array([[1000.0, -1000.0, 0.0], [-500.0, 700.0, 699.0]]), np.array([1, 2])  # e^z overflows
+    z1, y1 = rng.normal(size=(1, 5)), np.array([4])
+    z2, y2 = rng.normal(size=(8, 2)), rng.integers(0, 2, size=8)
+    return [
+        Case("32 samples, 10 classes, label_smoothing 0.1", args=(z, y, 0.1), expected=torch_smoothed_ce(z, y, 0.1)),
+        Case("huge logits (±1000): a stable log-softmax", args=(zl, yl, 0.2), expected=torch_smoothed_ce(zl, yl, 0.2)),
+        Case("one sample, label_smoothing 1 (a uniform target)", args=(z1, y1), kwargs={"label_smoothing": 1.0},
+             expected=torch_smoothed_ce(z1, y1, 1.0)),
+        Case("two classes, label_smoothing 0.05", args=(z2, y2, 0.05), expected=torch_smoothed_ce(z2, y2, 0.05)),
+        Case("32 samples, 10 classes, default (no smoothing)", args=(z, y), expected=torch_smoothed_ce(z, y, 0.0)),
     ]

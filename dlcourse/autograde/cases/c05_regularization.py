@@ -9,31 +9,47 @@ Oracles, independent of dlcourse.regularization and dlcourse.functional:
   its gradient by central finite differences;
 * the proximal (ISTA) step of the L1 penalty: the soft-threshold written out entry by entry;
 * early stopping (PyTorch lecture notes: keep the model with the lowest validation loss): the rule
-  written out epoch by epoch.
+  written out epoch by epoch;
+* Gaussian noise injection: statistics of the noise the function added (mean, standard deviation,
+  a normal's kurtosis, no correlation between neighbouring entries), eval mode the identity;
+* label smoothing (Szegedy et al., 2016; torch's ``label_smoothing``): the smoothed cross-entropy
+  written out sample by sample with ``math.log``/``math.exp``, its gradient by central finite
+  differences.  The hidden cases use ``torch.nn.functional.cross_entropy`` and autograd.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from dlcourse.autograde.spec import Case
+from dlcourse.autograde.spec import Case, Rng
 from dlcourse.gradcheck import numerical_gradient
 
 TOPIC = "05_regularization"
 
 HINTS = {
-    "inverted_dropout_forward": "Keep unit i iff u_i >= p and scale the kept ones by 1/(1 − p): out = x · (u >= p) / (1 − p). "
-                                "In eval mode (training=False) or with p = 0 return x unchanged; with p = 1 return zeros "
-                                "(do not divide by 0).",
-    "inverted_dropout_backward": "out = x · mask / (1 − p) is linear in x, so dx = dout · mask / (1 − p) "
-                                 "(zeros when p = 1).",
-    "ridge_loss_and_grad": "r = X @ w + b − y; loss = mean(r²) + (lam/2)·Σ w²; dw = (2/N)·Xᵀr + lam·w; "
-                           "db = (2/N)·Σ r (the bias is not penalised). Return (float, (D,) array, float).",
-    "l1_proximal_step": "First the gradient step v = w − lr·grad, then soft-threshold with t = lr·lam: "
-                        "sign(v)·max(|v| − t, 0).",
+    "inverted_dropout_forward": "Unit i is kept exactly when its draw is at least p; rescale the survivors so that the "
+                                "expected output equals the input. Eval mode and p = 0 change nothing; with p = 1 "
+                                "nothing survives (and nothing may be divided by zero).",
+    "inverted_dropout_backward": "For fixed draws the forward pass is linear in x and each output entry depends on one "
+                                 "input entry only: what is ∂out_i/∂x_i for a kept unit, and for a dropped one? "
+                                 "Run the gradient-check cell below the check.",
+    "ridge_loss_and_grad": "The data term is a mean over the N samples, the penalty (λ/2)‖w‖² does not involve b. "
+                           "Differentiate the mean of squared residuals with the chain rule; the factor 2 and the 1/N "
+                           "both survive. Return (float, (D,) array, float).",
+    "l1_proximal_step": "First the gradient step on the smooth part, then the soft-threshold at t = lr·lam: entries "
+                        "whose magnitude is at most t become 0, the others move towards 0 by t.",
     "early_stopping_epochs": "Epochs count from 0. An epoch improves when its loss is finite and < best − min_delta "
                              "(the first finite loss always improves). Count the epochs without improvement since the "
                              "last one; stop at the epoch where that count reaches patience.",
+    "gaussian_noise_forward": "In train mode add independent zero-mean Gaussian noise of standard deviation std to every "
+                              "entry, drawn from the generator you are given, with x's shape; in eval mode the layer "
+                              "changes nothing. Return a new array.",
+    "label_smoothing_cross_entropy": "Build the smoothed target distribution q per sample (it sums to 1), then the mean "
+                                     "over samples of −Σ_c q_c log softmax(z)_c. Compute log softmax stably (shift each "
+                                     "row by its maximum). For the gradient, differentiate −Σ_c q_c log softmax(z)_c "
+                                     "with respect to one logit, and remember the 1/N of the mean.",
 }
 
 
@@ -100,6 +116,67 @@ def oracle_early_stopping(val_losses, patience: int, min_delta: float = 0.0) -> 
     return best_epoch, len(losses) - 1  # never triggered: every epoch was run
 
 
+def noise_validator(x: np.ndarray, std: float, z: float = 4.5):
+    """A ``check=`` validator for x + N(0, std²) noise: shape, finiteness and the noise's statistics.
+
+    Margins are ``z`` standard errors: SE(mean) = σ/√n, SE(s/σ) ≈ 1/√(2n), SE(kurtosis) ≈ √(24/n),
+    SE(lag-1 correlation) ≈ 1/√n, along the first axis and along the last (noise drawn once and
+    broadcast over rows or columns is correlated 1 there).  ``std = 0`` asks for x itself.
+    """
+    x = np.asarray(x, dtype=np.float64)
+
+    def validate(got) -> str | None:
+        if isinstance(got, tuple):
+            return f"expected one array, got a tuple of {len(got)}"
+        if got.shape != x.shape:
+            return f"shape {got.shape}, expected {x.shape}"
+        if got.dtype.kind != "f":
+            return f"dtype {got.dtype}, expected floats"
+        if not np.all(np.isfinite(got)):
+            return "holds NaN or inf"
+        noise = got.astype(np.float64) - x
+        if std == 0.0:
+            return None if np.allclose(noise, 0.0, atol=1e-12) else "std = 0 must return the input unchanged"
+        n = noise.size
+        mean, s = float(noise.mean()), float(noise.std())
+        if abs(mean) > z * std / math.sqrt(n):
+            return f"the noise (output − x) has mean {mean:.4g}: too far from 0 for {n} draws of std {std:.4g}"
+        if abs(s / std - 1.0) > z / math.sqrt(2 * n):
+            return f"the noise (output − x) has standard deviation {s:.5g}, expected {std:.5g}"
+        kurt = float(np.mean((noise - mean) ** 4) / s**4)
+        if abs(kurt - 3.0) > z * math.sqrt(24.0 / n):
+            return f"the noise has kurtosis {kurt:.3g}: it does not look Gaussian (a normal has 3, a uniform 1.8)"
+        rows = noise.reshape(noise.shape[0], -1) if noise.ndim > 1 else noise[:, None]
+        for axis_name, a, b in (("first", rows[:-1].ravel(), rows[1:].ravel()),
+                                ("last", rows[:, :-1].ravel(), rows[:, 1:].ravel())):
+            if a.size > 1 and np.std(a) > 0 and np.std(b) > 0:
+                r = float(np.corrcoef(a, b)[0, 1])
+                if abs(r) > z / math.sqrt(a.size):
+                    return f"neighbouring noise entries along the {axis_name} axis are correlated ({r:.2f}): draw one value per entry"
+        return None
+
+    return validate
+
+
+def oracle_smoothed_ce_loss(logits: np.ndarray, y: np.ndarray, eps: float) -> float:
+    """−(1/N) Σ_n Σ_c q_nc log softmax(z_n)_c with q = (1 − ε)·onehot(y) + ε/C, sample by sample."""
+    n, c = logits.shape
+    total = 0.0
+    for z_n, y_n in zip(logits, y, strict=True):
+        top = max(float(v) for v in z_n)
+        log_norm = top + math.log(sum(math.exp(float(v) - top) for v in z_n))  # log Σ e^z, shifted by the max
+        for k in range(c):
+            q = eps / c + (1.0 - eps if k == int(y_n) else 0.0)
+            total -= q * (float(z_n[k]) - log_norm)
+    return total / n
+
+
+def oracle_smoothed_ce(logits: np.ndarray, y: np.ndarray, eps: float = 0.0) -> tuple[float, np.ndarray]:
+    loss = oracle_smoothed_ce_loss(logits, y, eps)
+    grad = numerical_gradient(lambda z: oracle_smoothed_ce_loss(z, y, eps), np.array(logits, dtype=float), h=1e-5)
+    return loss, grad
+
+
 # --- cases --------------------------------------------------------------------------------
 
 
@@ -159,4 +236,29 @@ def cases_early_stopping_epochs() -> list[Case]:
         Case("patience 4: the improvement at epoch 6 comes in time", args=(losses, 4), expected=oracle_early_stopping(losses, 4)),
         Case("min_delta = 0.05: small improvements do not count", args=(losses, 4), kwargs={"min_delta": 0.05},
              expected=oracle_early_stopping(losses, 4, 0.05)),
+    ]
+
+
+def cases_gaussian_noise_forward() -> list[Case]:
+    x = np.full((40, 50), 3.0)
+    x2 = np.linspace(-2.0, 2.0, 600).reshape(20, 30)
+    return [
+        Case("(40, 50) constant input, std 0.5, train mode", args=(x, 0.5, Rng(0)), check=noise_validator(x, 0.5)),
+        Case("(20, 30) ramp, std 2", args=(x2, 2.0, Rng(1)), check=noise_validator(x2, 2.0)),
+        Case("eval mode is the identity", args=(x2, 2.0, Rng(2)), kwargs={"training": False}, expected=x2),
+    ]
+
+
+def cases_label_smoothing_cross_entropy() -> list[Case]:
+    z = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]])
+    y = np.array([0, 1])
+    rng = np.random.default_rng(9)
+    z2, y2 = rng.normal(size=(6, 4)) * 2.0, rng.integers(0, 4, size=6)
+    return [
+        Case("2 samples, 3 classes, label_smoothing 0.1", args=(z, y, 0.1), expected=oracle_smoothed_ce(z, y, 0.1),
+             rtol=1e-6, atol=1e-8),
+        Case("6 samples, 4 classes, no smoothing (plain cross-entropy)", args=(z2, y2), expected=oracle_smoothed_ce(z2, y2, 0.0),
+             rtol=1e-6, atol=1e-8),
+        Case("6 samples, 4 classes, label_smoothing 0.3", args=(z2, y2), kwargs={"label_smoothing": 0.3},
+             expected=oracle_smoothed_ce(z2, y2, 0.3), rtol=1e-6, atol=1e-8),
     ]
