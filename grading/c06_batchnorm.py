@@ -98,8 +98,12 @@ def cases_batchnorm_backward() -> list[Case]:
     d1 = rng.normal(size=(7, 1))
     xl, gl = 2.0 * rng.normal(size=(10, 2)), np.array([0.0, -1.5])  # γ_0 = 0: no gradient reaches x[:, 0]
     dl = rng.normal(size=(10, 2))
+    xw, (gw, _) = rng.normal(size=(64, 3)), _params(rng, 3)
+    dw = np.tile(rng.normal(size=3), (64, 1))  # the same upstream gradient for every sample
     return [
         Case("16×6 batch", args=(dout, x, g), expected=torch_backward(dout, x, g)),
+        Case("64×3 batch, dout equal in every row: dx and dgamma vanish", args=(dw, xw, gw), expected=torch_backward(dw, xw, gw),
+             atol=1e-10),
         Case("a batch of 2", args=(d2, x2, g2), expected=torch_backward(d2, x2, g2)),
         Case("one feature with offset 50", args=(d1, x1, g1), expected=torch_backward(d1, x1, g1)),
         Case("gamma with a zero and a negative entry, eps = 0.5", args=(dl, xl, gl), kwargs={"eps": 0.5},

@@ -17,13 +17,18 @@ from dlcourse.gradcheck import numerical_gradient
 TOPIC = "06_batchnorm"
 
 HINTS = {
-    "batchnorm_train_forward": "Per feature (axis 0): μ = mean, σ² = mean((x − μ)²) (biased); out = γ (x − μ)/√(σ² + eps) + β. "
-                               "Running stats: (1 − momentum)·old + momentum·new, with the UNBIASED variance σ²·N/(N − 1).",
-    "batchnorm_eval_forward": "Use the running statistics instead of the batch's: out = γ (x − running_mean)/√(running_var + eps) + β.",
-    "batchnorm_backward": "Recompute x̂ = (x − μ)/√(σ² + eps). dβ = Σ dout, dγ = Σ dout·x̂ (sums over the batch), "
-                          "dx = γ/(N√(σ² + eps)) · (N·dout − Σ dout − x̂·Σ dout·x̂).",
-    "spatial_batchnorm_train_forward": "Statistics per channel over N, H and W: move C last and reshape x to (N·H·W, C), "
-                                       "apply the (N, D) rule, reshape back. The unbiased factor uses m = N·H·W.",
+    "batchnorm_train_forward": "Statistics per feature, over the batch axis: normalise with the biased variance (divide by "
+                               "N). The running averages weigh the new batch statistic by momentum, and the running "
+                               "variance takes the unbiased batch variance (divide by N − 1).",
+    "batchnorm_eval_forward": "Eval mode uses no statistic of the batch it is given: the running averages take the place "
+                              "of the batch mean and variance; the rest is the train-mode formula.",
+    "batchnorm_backward": "Recompute the forward quantities. x_i reaches the loss through x̂_i directly and through the "
+                          "batch mean and variance, which every x̂_k of its feature uses: sum the three paths (or "
+                          "go node by node through the graph, adding gradients where a node feeds several). Test "
+                          "your dx: each column must sum to 0. Run the gradient-check cell.",
+    "spatial_batchnorm_train_forward": "One set of statistics per channel, over every image and every pixel: arrange the "
+                                       "values so that each channel is a column of a 2-D array, reuse the (N, D) rule, "
+                                       "and restore the (N, C, H, W) layout. The unbiased factor counts N·H·W values.",
 }
 
 
