@@ -34,7 +34,8 @@ from dlcourse.optim import clip_grad_norm_, clip_grad_value_
 from dlcourse.optim.schedules import ReduceLROnPlateau
 from dlcourse.validation import as_float_array, as_rng, check_count
 
-__all__ = ["History", "fit", "evaluate", "accuracy", "predict", "predict_proba", "predict_classes"]
+__all__ = ["History", "fit", "evaluate", "accuracy", "predict", "predict_proba", "predict_classes",
+           "SnapshotEnsemble"]
 
 
 @dataclass
@@ -326,3 +327,53 @@ def fit(model, loss_fn: Callable, optimizer, train: tuple, val: tuple | None = N
         finite = np.where(np.isfinite(history.val_loss), history.val_loss, np.inf)
         history.best_epoch = int(np.argmin(finite))
     return history
+
+
+# ---------------------------------------------------------------------------------------------
+# Snapshot ensembles
+# ---------------------------------------------------------------------------------------------
+
+
+class SnapshotEnsemble:
+    """A :func:`fit` callback that keeps a copy of the model at the end of every learning-rate
+    cycle, and averages their predictions (Huang et al., 2017, "Snapshot ensembles: train 1,
+    get M for free").
+
+    With a cyclic schedule such as ``CosineAnnealingWarmRestarts(opt, T_0=cycle)`` each cycle
+    ends at a small rate, in (near) a minimum; the warm restart then kicks the weights out
+    towards another one.  The ensemble predicts
+
+        p(c | x) = (1/M) Σ_{m=1..M} p_m(c | x),
+
+    the mean of the last ``keep`` snapshots' softmax outputs (all of them when ``keep`` is None).
+    A snapshot is taken after epoch e when (e + 1) is a multiple of ``cycle``.
+    """
+
+    def __init__(self, cycle: int, keep: int | None = None) -> None:
+        self.cycle = check_count(cycle, "cycle")
+        self.keep = None if keep is None else check_count(keep, "keep")
+        self.snapshots: list = []
+        self.epochs: list[int] = []
+
+    def __call__(self, epoch: int, history, model) -> bool:
+        if (epoch + 1) % self.cycle == 0:
+            import copy
+
+            self.snapshots.append(copy.deepcopy(model))
+            self.epochs.append(int(epoch))
+        return False  # never stops training
+
+    def members(self) -> list:
+        """The snapshots the ensemble averages (the last ``keep``)."""
+        if not self.snapshots:
+            raise ValueError("the ensemble holds no snapshot yet: train for at least one cycle "
+                             f"({self.cycle} epochs) with this callback")
+        return self.snapshots if self.keep is None else self.snapshots[-self.keep:]
+
+    def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray:
+        """(1/M) Σ_m softmax(model_m(X)): the averaged class probabilities (N, C)."""
+        return np.mean([predict_proba(m, X, batch_size) for m in self.members()], axis=0)
+
+    def predict_classes(self, X, batch_size: int | None = None) -> np.ndarray:
+        """argmax of :meth:`predict_proba` (N,)."""
+        return np.argmax(self.predict_proba(X, batch_size), axis=1)

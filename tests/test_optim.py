@@ -801,3 +801,79 @@ def test_construction_messages_say_what_was_wrong():
         SGD(p, lr=0.1)
     with pytest.raises(ValueError, match=r"^optimizer got an empty parameter list$"):
         SGD([], lr=0.1)
+
+
+# --- delta-bar-delta (Jacobs, 1988): no torch twin; a scalar reference loop is the oracle -------
+
+def _delta_bar_delta_reference(grad, theta0, steps, lr, kappa, phi, theta):
+    """Jacobs' rule written entry by entry with Python floats."""
+    w = [float(v) for v in theta0]
+    eta, bar = [lr] * len(w), [0.0] * len(w)
+    path = [list(w)]
+    for _ in range(steps):
+        g = [float(v) for v in grad(np.array(w))]
+        for i in range(len(w)):
+            if bar[i] * g[i] > 0:
+                eta[i] += kappa
+            elif bar[i] * g[i] < 0:
+                eta[i] *= 1 - phi
+            w[i] -= eta[i] * g[i]
+            bar[i] = (1 - theta) * g[i] + theta * bar[i]
+        path.append(list(w))
+    return np.array(path), np.array(eta)
+
+
+@pytest.mark.parametrize("kw", [dict(lr=0.01, kappa=0.002, phi=0.3, theta=0.7), dict(lr=0.05, kappa=0.0, phi=0.5, theta=0.0)])
+def test_delta_bar_delta_equals_the_scalar_reference(kw):
+    from dlcourse.lecture import surfaces
+    from dlcourse.optim import DeltaBarDelta
+
+    surf = surfaces.quadratic(condition=20, angle=0.5)
+    path = surfaces.trajectory(lambda p: DeltaBarDelta(p, **kw), surf, start=(-2.0, 1.0), steps=60)
+    ref, eta = _delta_bar_delta_reference(surf.grad, (-2.0, 1.0), 60, **kw)
+    np.testing.assert_allclose(path, ref, rtol=1e-13, atol=1e-15)
+    p = Parameter(np.array([-2.0, 1.0]))
+    opt = DeltaBarDelta([p], **kw)
+    for _ in range(60):
+        p.grad = surf.grad(p.data)
+        opt.step()
+    np.testing.assert_allclose(opt.state[p]["lr"], eta, rtol=1e-13)
+
+
+def test_delta_bar_delta_speeds_up_along_a_slope_and_slows_down_when_it_oscillates():
+    from dlcourse.optim import DeltaBarDelta
+
+    p = Parameter(np.array([0.0, 1.0]))
+    opt = DeltaBarDelta([p], lr=0.1, kappa=0.05, phi=0.5, theta=0.5)
+    for k in range(10):
+        p.grad = np.array([1.0, (-1.0) ** k])  # a constant slope in θ1, a sign flip every step in θ2
+        opt.step()
+    rate = opt.state[p]["lr"]
+    assert rate[0] == pytest.approx(0.1 + 9 * 0.05)  # +κ at every step after the first
+    assert rate[1] == pytest.approx(0.1 * 0.5**9)  # ×(1 − φ) at every step after the first
+
+
+def test_delta_bar_delta_is_in_place_keeps_float32_and_checks_its_hyper_parameters():
+    from dlcourse.optim import DeltaBarDelta
+
+    n = 200_000
+    p = Parameter(np.linspace(-1, 1, n))
+    opt = DeltaBarDelta([p])
+    p.grad = np.cos(np.arange(n, dtype=np.float64))
+    opt.step()
+    tracemalloc.start()
+    opt.step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < p.data.nbytes // 4
+    q = Parameter(np.ones(3, dtype=np.float32))
+    opt32 = DeltaBarDelta([q], lr=0.1)
+    for _ in range(3):
+        q.grad = np.ones(3, dtype=np.float32)
+        opt32.step()
+    assert q.data.dtype == np.float32 and all(v.dtype == np.float32 for v in opt32.state[q].values()
+                                              if isinstance(v, np.ndarray))
+    with pytest.raises(ValueError, match="phi"):
+        DeltaBarDelta([q], phi=1.0)
+    with pytest.raises(ValueError, match="kappa"):
+        DeltaBarDelta([q], kappa=-0.1)

@@ -4,7 +4,7 @@
 >>> from dlcourse.optim.schedules import StepLR
 """
 
-from dlcourse.optim import schedules
+from dlcourse.optim import schedules, second_order
 from dlcourse.optim.clip import clip_grad_norm_, clip_grad_value_
 from dlcourse.optim.optimizers import (
     SGD,
@@ -12,6 +12,7 @@ from dlcourse.optim.optimizers import (
     Adagrad,
     Adam,
     AdamW,
+    DeltaBarDelta,
     Optimizer,
     RMSprop,
     SimplifiedNesterov,
@@ -29,6 +30,6 @@ from dlcourse.optim.schedules import (
 
 __all__ = [
     "Optimizer", "SGD", "SimplifiedNesterov", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
-    "clip_grad_value_", "clip_grad_norm_", "schedules", "LRScheduler", "StepLR", "InverseDecay",
+    "DeltaBarDelta", "clip_grad_value_", "clip_grad_norm_", "schedules", "second_order", "LRScheduler", "StepLR", "InverseDecay",
     "ExponentialLR", "LinearLR", "OneCycleLR", "CosineAnnealingWarmRestarts", "ReduceLROnPlateau",
 ]

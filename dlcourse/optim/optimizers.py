@@ -30,6 +30,7 @@ from dlcourse.validation import check_bool, check_positive, check_probability
 
 __all__ = [
     "Optimizer", "SGD", "SimplifiedNesterov", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+    "DeltaBarDelta",
 ]
 
 #: the check of a hyper-parameter that may be 0 (rates, decays, eps): finite and ≥ 0
@@ -496,6 +497,53 @@ class Adam(Optimizer):
         np.multiply(m, -step_size, out=e)
         e /= d
         p.data += e
+
+
+class DeltaBarDelta(Optimizer):
+    """Delta-bar-delta (Jacobs, 1988; the Ensimag lecture): one learning rate per parameter entry.
+
+    With g = δ(t) = ∂J/∂θ and the smoothed gradient δ̄ (δ̄(0) = 0):
+
+        η ← η + κ          where δ̄(t−1) ⊙ δ(t) > 0   (the sign persists: speed up, additively),
+        η ← (1 − φ) η      where δ̄(t−1) ⊙ δ(t) < 0   (the sign flipped: slow down, geometrically),
+        θ ← θ − η ⊙ g,     δ̄(t) = (1 − ϑ) δ(t) + ϑ δ̄(t−1).
+
+    ``lr`` is the initial η of every entry, ``kappa`` = κ, ``phi`` = φ and ``theta`` = ϑ.  The
+    sign test needs the *full* gradient: mini-batch noise flips signs at random (the lecture's
+    caveat).  torch has no such optimizer; ``state[p]["lr"]`` holds the per-entry rates.
+    """
+
+    _checks = {
+        "lr": _NON_NEGATIVE,
+        "kappa": _NON_NEGATIVE,
+        "phi": check_probability,
+        "theta": check_probability,
+        "weight_decay": _NON_NEGATIVE,
+    }
+
+    def __init__(self, params, lr: float = 1e-2, kappa: float = 1e-3, phi: float = 0.1, theta: float = 0.7,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, dict(lr=lr, kappa=kappa, phi=phi, theta=theta, weight_decay=weight_decay))
+
+    def _update(self, p, g, state, group):
+        if not state:
+            state["step"] = 0
+            state["lr"] = np.full_like(p.data, group["lr"])
+            state["bar"] = np.zeros_like(p.data)
+        state["step"] += 1
+        eta, bar = state["lr"], state["bar"]
+        d, e = self._buffer(p, "denom"), self._buffer(p, "step")
+        np.sign(np.multiply(bar, g, out=d), out=d)  # sign of δ̄(t−1) ⊙ δ(t): +1, −1 or 0
+        np.maximum(d, 0.0, out=e)
+        e *= group["kappa"]
+        eta += e  # η + κ where the signs agree
+        np.minimum(d, 0.0, out=e)
+        e *= group["phi"]
+        e += 1.0
+        eta *= e  # (1 − φ) η where they disagree
+        p.data -= np.multiply(eta, g, out=e)  # θ ← θ − η ⊙ δ(t)
+        bar *= group["theta"]
+        bar += np.multiply(g, 1.0 - group["theta"], out=e)  # δ̄(t) = (1 − ϑ) δ(t) + ϑ δ̄(t−1)
 
 
 class AdamW(Adam):
