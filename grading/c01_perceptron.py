@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.autograde.cases.c01_perceptron import (
+    oracle_mlp,
     oracle_predict,
     oracle_train,
     oracle_update,
@@ -58,4 +59,23 @@ def cases_train_perceptron() -> list[Case]:
              expected=oracle_train(X_xor, y_xor, 0.1, 6)),
         Case("a small margin: 19 epochs", args=(X2, y2), kwargs={"lr": 0.5, "max_epochs": 100},
              expected=oracle_train(X2, y2, 0.5, 100)),
+    ]
+
+
+def cases_xor_mlp_predict() -> list[Case]:
+    rng = np.random.default_rng(303)
+    X, W1, b1, w2 = rng.normal(size=(25, 5)), rng.normal(size=(7, 5)), rng.normal(size=7), rng.normal(size=7)
+    X1 = rng.normal(size=(1, 2))
+    Xn = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    W1n, b1n = np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([-1.5, -0.5])  # h1 = AND, h2 = OR
+    w2n, b2n = np.array([-1.0, 1.0]), -1.0  # ŷ = OR and not AND = XOR, another construction
+    Xz = np.zeros((3, 4))  # every hidden score is b1 = 0: ties decided by sign(0) = +1
+    Wz, w2z = rng.normal(size=(3, 4)), np.array([1.0, -1.0, -1.0])
+    return [
+        Case("25 points in 5-D, 7 hidden units", args=(X, W1, b1, w2, -0.2), expected=oracle_mlp(X, W1, b1, w2, -0.2)),
+        Case("one sample, one hidden unit", args=(X1, np.array([[2.0, -1.0]]), np.array([0.5]), np.array([-1.0]), 0.5),
+             expected=oracle_mlp(X1, np.array([[2.0, -1.0]]), np.array([0.5]), np.array([-1.0]), 0.5)),
+        Case("XOR from AND and OR", args=(Xn, W1n, b1n, w2n, b2n), expected=oracle_mlp(Xn, W1n, b1n, w2n, b2n)),
+        Case("all-zero inputs with zero biases", args=(Xz, Wz, np.zeros(3), w2z, 0.0),
+             expected=oracle_mlp(Xz, Wz, np.zeros(3), w2z, 0.0)),
     ]

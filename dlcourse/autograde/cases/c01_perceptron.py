@@ -15,11 +15,15 @@ from dlcourse.autograde.spec import Case
 TOPIC = "01_perceptron"
 
 HINTS = {
-    "perceptron_predict": "ŷ = +1 where X @ w + b >= 0 and −1 elsewhere; return integers of shape (N,).",
-    "perceptron_update": "Update only on a mistake, y·(w·x + b) <= 0 (the boundary counts as a mistake): "
-                         "w + lr·y·x and b + lr·y. Return new arrays; leave the inputs unchanged.",
-    "train_perceptron": "Start from w = 0, b = 0; visit the samples in order each epoch, count the mistakes; "
-                        "stop after the first epoch with none, or after max_epochs.",
+    "perceptron_predict": "One score per row, computed for the whole batch at once; a score of exactly 0 lies on "
+                          "the +1 side. The result holds integers, one per sample.",
+    "perceptron_update": "First decide whether the sample is a mistake (the boundary counts as one); only then move "
+                         "the boundary towards the sample's side, by a step of size lr. Build new arrays rather than "
+                         "changing the ones you were given.",
+    "train_perceptron": "Whether a sample is a mistake is decided before its update; an epoch without a mistake "
+                        "means every sample is on its side, so training stops there.",
+    "xor_mlp_predict": "Two layers of perceptrons: each row of W1 is one hidden perceptron looking at x; the output "
+                       "perceptron looks at the hidden ±1 values instead of x. The boundary rule holds in both layers.",
 }
 
 
@@ -29,6 +33,26 @@ def _score(x: np.ndarray, w: np.ndarray, b: float) -> float:
 
 def oracle_predict(X: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
     return np.array([1 if _score(x, w, b) >= 0 else -1 for x in X], dtype=np.int64)
+
+
+def _sign(score: float) -> int:
+    return 1 if score >= 0 else -1  # sign(0) = +1, in every layer
+
+
+def oracle_mlp(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: float) -> np.ndarray:
+    """ŷ = sign(h·w2 + b2) with h_j = sign(w1_j·x + b1_j), unit by unit."""
+    out = []
+    for x in X:
+        h = np.array([_sign(_score(x, W1[j], b1[j])) for j in range(W1.shape[0])], dtype=float)
+        out.append(_sign(_score(h, w2, b2)))
+    return np.array(out, dtype=np.int64)
+
+
+#: hand-set weights of a 2-2-1 threshold network for XOR: h1 = OR, h2 = NAND, ŷ = AND(h1, h2)
+XOR_W1 = np.array([[1.0, 1.0], [-1.0, -1.0]])
+XOR_B1 = np.array([-0.5, 1.5])
+XOR_W2 = np.array([1.0, 1.0])
+XOR_B2 = -1.5
 
 
 def oracle_update(w: np.ndarray, b: float, x: np.ndarray, y: int, lr: float) -> tuple[np.ndarray, float]:
@@ -94,4 +118,20 @@ def cases_train_perceptron() -> list[Case]:
              expected=oracle_train(X_and, y_and, 1.0, 50)),
         Case("30 separable points, lr = 0.5 (9 epochs)", args=(X, y), kwargs={"lr": 0.5, "max_epochs": 100},
              expected=oracle_train(X, y, 0.5, 100)),
+    ]
+
+
+def cases_xor_mlp_predict() -> list[Case]:
+    X_gate = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    rng = np.random.default_rng(11)
+    X, W1, b1, w2 = rng.normal(size=(6, 3)), rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=4)
+    # the first hidden unit's score is exactly 0 on the first point, the output's on the second
+    Xb = np.array([[1.0, -1.0], [2.0, 0.0], [0.0, 3.0]])
+    W1b, b1b, w2b, b2b = np.array([[1.0, 1.0], [0.0, 1.0]]), np.array([0.0, -1.0]), np.array([1.0, -1.0]), -2.0
+    return [
+        Case("XOR with hand-set weights (OR, NAND, then AND)", args=(X_gate, XOR_W1, XOR_B1, XOR_W2, XOR_B2),
+             expected=oracle_mlp(X_gate, XOR_W1, XOR_B1, XOR_W2, XOR_B2)),
+        Case("6 points in 3-D, 4 hidden units", args=(X, W1, b1, w2, 0.3), expected=oracle_mlp(X, W1, b1, w2, 0.3)),
+        Case("scores of exactly 0 in both layers (sign(0) = +1)", args=(Xb, W1b, b1b, w2b, b2b),
+             expected=oracle_mlp(Xb, W1b, b1b, w2b, b2b)),
     ]
