@@ -76,7 +76,9 @@ def test_reports_json_csv_and_markdown(graded_solutions_and_exercises, tmp_path)
     solver_row = next(r for r in rows if r["student"] == "solver")
     assert "01_perceptron:perceptron_update" in solver_row
     assert float(solver_row["01_perceptron:perceptron_update"]) == 3
-    assert solver_row["01_perceptron:xor_why"] == "manual"
+    assert solver_row["01_perceptron:xor_why"] == "0"  # numeric: a written answer not graded yet counts 0
+    assert "01_perceptron:xor_why" in solver_row["pending"].split()
+    assert all(float(solver_row[c]) >= 0 for c in solver_row if ":" in c)  # no word in a score cell
     blank_md = (paths["feedback"] / "blank.md").read_text()
     assert "points lost" in blank_md and "NotImplementedError" in blank_md and "Hint:" in blank_md
     solver_md = (paths["feedback"] / "solver.md").read_text()

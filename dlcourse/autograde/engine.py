@@ -324,6 +324,33 @@ def _walk_student(folder: Path) -> list[Path]:
     return out
 
 
+def is_one_student(folder: Path) -> bool:
+    """True for a folder that holds one student's work: no sub-folder, and every notebook in it
+    named after a topic (``NN_topic.ipynb``), as in ``dlcourse grade subs/carol``."""
+    try:
+        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
+    except OSError:
+        return False
+    notebooks = [e for e in entries if e.name.endswith(".ipynb")]
+    return bool(notebooks) and not any(e.is_dir(follow_symlinks=False) for e in entries) and all(
+        nbmod.topic_of({"metadata": {}}, e.name) is not None for e in notebooks)
+
+
+@dataclass
+class Submission:
+    """One notebook to grade and who handed it in.
+
+    ``name`` is the file name the topic is read from when the notebook's metadata does not say
+    (an LMS download renames ``01_perceptron.ipynb`` to ``doejane_123_456_01_perceptron.ipynb``);
+    ``info`` is copied into the record (``lms``, ``submitted_at``, ``late_marker``, ...).
+    """
+
+    student: str
+    path: Path
+    name: str | None = None
+    info: dict = field(default_factory=dict)
+
+
 def discover(path: str | Path) -> list[tuple[str, Path]]:
     """``(student, notebook)`` pairs: a notebook alone, or a folder of students.
 
@@ -331,12 +358,19 @@ def discover(path: str | Path) -> list[tuple[str, Path]]:
     each top-level ``*.ipynb`` is a student named after the file.  Symbolic links are never
     followed inside the folder: a link named like a notebook, or a link to a folder, is
     returned as it is so that grading refuses it with a reason.  Nothing is opened here.
+    A folder whose notebooks are all named after topics (``01_perceptron.ipynb``) and that has
+    no sub-folder is one student's (:func:`is_one_student`), named after the folder, and so is a
+    topic-named notebook given alone.
     """
     path = Path(path)
     if not os.path.lexists(path):
         raise FileNotFoundError(f"no notebook or folder at {path}")
     if not path.is_dir():  # one submission, whatever it is: grading checks what it is
-        return [(path.stem, path)]
+        # ``subs/carol/01_perceptron.ipynb`` is carol's, not a student named after the topic
+        named_after_topic = nbmod.topic_of({"metadata": {}}, path) is not None and path.parent.name
+        return [(path.parent.name if named_after_topic else path.stem, path)]
+    if is_one_student(path):  # ``subs/carol`` holding 01_perceptron.ipynb, 02_backprop.ipynb, ...
+        return [(path.name, nb) for nb in _walk_student(path)]
     out: list[tuple[str, Path]] = []
     for entry in sorted(os.scandir(path), key=lambda e: e.name):
         if entry.name.startswith("."):
@@ -398,8 +432,9 @@ def _not_graded(record: dict, why: str) -> None:
     record["problems"].append(why)
 
 
-def _read(student: str, path: Path, isolated: bool) -> tuple[dict, object | None]:
-    """Read one submission (read-only): its record, its notebook (None when unreadable)."""
+def _read(student: str, path: Path, isolated: bool, name: str | None = None) -> tuple[dict, object | None]:
+    """Read one submission (read-only): its record, its notebook (None when unreadable).
+    ``name``: the file name the topic is read from when the metadata does not say (else the path's)."""
     record = _new_record(student, path, isolated)
     nb = None
     try:
@@ -422,10 +457,11 @@ def _read(student: str, path: Path, isolated: bool) -> tuple[dict, object | None
             _not_graded(record, f"the notebook could not be read ({type(exc).__name__}: {str(exc)[:200]}); "
                                 "hand in the .ipynb file saved by Jupyter")
             nb = None
+    named = name or path
     try:
-        record["topic"] = nbmod.topic_of(nb if nb is not None else {"metadata": {}}, path)
+        record["topic"] = nbmod.topic_of(nb if nb is not None else {"metadata": {}}, named)
     except Exception:  # metadata of the wrong type
-        record["topic"] = nbmod.topic_of({"metadata": {}}, path)
+        record["topic"] = nbmod.topic_of({"metadata": {}}, named)
     if record["topic"] is None and record["status"] == "graded":
         _not_graded(record, "the topic is unknown (no metadata.dlcourse.topic and no NN_topic file name)")
     return record, nb
@@ -490,6 +526,8 @@ def _build(record: dict, nb, spec: TopicSpec, qids: set[str] | None, limits: Lim
             problem = "the notebook could not be read"
         elif q.qid in extracted.problems:
             problem = extracted.problems[q.qid]
+        elif q.qid in extracted.warnings:
+            entry["warning"] = extracted.warnings[q.qid]
         trivial = spec.trivial.get(q.qid, {})
         for vis, case in spec.cases[q.qid]:
             res = {"name": case.name, "visibility": vis, "weight": case.weight, "passed": False,
@@ -597,6 +635,19 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
     notebook replaced by a newer one of the same topic ``"status": "superseded"``.  Never
     executes student code in this process.
     """
+    subs = [Submission(student, nb_path) for student, nb_path in discover(path)]
+    return grade_submissions(subs, course_root=course_root, hidden_dir=hidden_dir, jobs=jobs, progress=progress,
+                             python=python, qids=qids, limits=limits, fork_server=fork_server, isolated=isolated,
+                             limit_overrides=limit_overrides)
+
+
+def grade_submissions(subs: list[Submission], *, course_root: str | Path | None = None,
+                      hidden_dir: str | Path | None = "default", jobs: int | None = None,
+                      progress: bool = True, python: str | None = None, qids: set[str] | None = None,
+                      limits: Limits | None = None, fork_server: bool = True, isolated: bool = True,
+                      limit_overrides: dict | None = None) -> list[dict]:
+    """Grade the given submissions (:class:`Submission`: who, which file); the options are
+    :func:`grade_paths`'s, which calls this on what :func:`discover` finds."""
     course_root = Path(course_root) if course_root else find_course_root()
     if hidden_dir == "default":
         hidden_dir = course_root / "grading"
@@ -607,10 +658,10 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
     isolated_flag = bool(isolated)
     if limit_overrides:
         with_overrides(Limits(), limit_overrides)  # a bad override is the instructor's error, before any work
-    subs = discover(path)
     records, notebooks = [], []
-    for student, nb_path in subs:
-        record, nb = _read(student, nb_path, isolated_flag)
+    for sub in subs:
+        record, nb = _read(sub.student, sub.path, isolated_flag, sub.name)
+        record.update(sub.info)
         records.append(record)
         notebooks.append(nb)
     _supersede(records, notebooks)
@@ -652,7 +703,7 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
             bar.close()
         while servers is not None and not servers.empty():
             servers.get().close()
-    for record, (_, nb_path) in zip(records, subs, strict=True):
+    for record, nb_path in zip(records, [sub.path for sub in subs], strict=True):
         loaded = topics.get(record["topic"])
         topic_spec = loaded if isinstance(loaded, TopicSpec) else None  # a str: the topic's problem
         _score(record, topic_spec.hints if topic_spec else {}, topic_spec.cases if topic_spec else {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -23,7 +23,7 @@ END = "### END SOLUTION"
 MARKERS = (BEGIN, END)
 ANSWER_STUB = "*YOUR ANSWER HERE*"
 _QID = re.compile(r"^[a-z][a-z0-9_]*$")
-_TOPIC = re.compile(r"^(\d\d)_[A-Za-z0-9_]+$")
+_TOPIC = re.compile(r"^(\d\d[a-z]?)_[A-Za-z0-9_]+$")
 
 
 class NotebookFormatError(ValueError):
@@ -261,6 +261,7 @@ class Extracted:
     cells: list[tuple[str, str]]  # (qid, source) of every graded cell that parses, in order
     problems: dict[str, str]  # qid -> why its cell contributed nothing (missing, syntax error)
     dropped: int  # how many top-level statements will not run
+    warnings: dict[str, str] = field(default_factory=dict)  # qid -> graded, but found by its name
 
     @property
     def code(self) -> str:
@@ -275,10 +276,13 @@ class Extracted:
 def extract_graded_code(nb, qids: list[str]) -> Extracted:
     """Find the graded cells and check which top-level statements will run.
 
-    Cells are found by ``metadata.dlcourse.grade_id`` first, then by cell id.  Only their
-    top-level imports, functions and classes are kept (the sandbox applies the same
-    :func:`~dlcourse.autograde.sandbox_child.top_level_definitions`); the source is parsed
-    here, never executed.
+    Cells are found by ``metadata.dlcourse.grade_id`` first, then by cell id.  A question
+    whose cell is found by neither (its metadata and id were lost when the student copied,
+    pasted or retyped it) is looked for by its name: the last code cell that defines a
+    top-level function ``<qid>`` is graded, with a warning (:attr:`Extracted.warnings`).
+    Only the cells' top-level imports, functions and classes are kept (the sandbox applies
+    the same :func:`~dlcourse.autograde.sandbox_child.top_level_definitions`); the source is
+    parsed here, never executed.
     """
     by_qid: dict[str, str] = {}
     for cell in nb.get("cells", []):
@@ -287,6 +291,17 @@ def extract_graded_code(nb, qids: list[str]) -> Extracted:
         key = _submitted_qid(cell)
         if key in qids and key not in by_qid:
             by_qid[key] = _source(cell)
+    warnings = {}
+    for qid in qids:
+        if qid in by_qid:
+            continue
+        found = _defining_cell(nb, qid)
+        if found is not None:
+            by_qid[qid] = _source(found)
+            warnings[qid] = (f"the graded cell of {qid} was not found (its tag or id was lost): graded the "
+                             f"cell that defines {qid}() instead" + (f" (cell id {found.get('id')!r})"
+                                                                    if isinstance(found.get("id"), str) else "")
+                             + "; keep the graded cells of the exercise notebook")
     cells, problems, dropped = [], {}, 0
     for qid in qids:
         if qid not in by_qid:
@@ -304,7 +319,23 @@ def extract_graded_code(nb, qids: list[str]) -> Extracted:
             continue
         dropped += total - len(kept)
         cells.append((qid, src))
-    return Extracted(cells, problems, dropped)
+    return Extracted(cells, problems, dropped, {q: w for q, w in warnings.items() if q not in problems})
+
+
+def _defining_cell(nb, qid: str):
+    """The last code cell of a (untrusted) notebook that defines a top-level function ``qid``:
+    parsed, never run; a cell that does not parse is skipped."""
+    found = None
+    for cell in nb.get("cells", []):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        try:
+            body = parse_cell(_source(cell)).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == qid for n in body):
+            found = cell
+    return found
 
 
 def cells_by_qid(nb) -> dict[str, str]:
