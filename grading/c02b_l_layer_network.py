@@ -143,14 +143,15 @@ def cases_l_model_forward() -> list[Case]:
 def cases_compute_cost() -> list[Case]:
     rng = np.random.default_rng(231)
     logits, y = rng.normal(size=(20, 10)), rng.integers(0, 10, size=20)
-    big = rng.normal(scale=300.0, size=(5, 3))  # exp(±900) overflows without the max shift
-    y_big = rng.integers(0, 3, size=5)
+    # exp(800) overflows and exp(−800) underflows: both need the shift by the row maximum
+    big = np.concatenate([800.0 + rng.normal(scale=20.0, size=(3, 3)), -800.0 + rng.normal(scale=20.0, size=(3, 3))])
+    y_big = rng.integers(0, 3, size=6)
     one, y_one = rng.normal(size=(1, 2)), np.array([1])
     sure = np.array([[12.0, -3.0, 0.0], [0.0, 15.0, 1.0]])  # confident and right: a small loss
     y_sure = np.array([0, 1])
     return [
         Case("N = 20, 10 classes", args=(logits, y), expected=torch_cost(logits, y)),
-        Case("logits of size several hundred", args=(big, y_big), expected=torch_cost(big, y_big), atol=1e-10),
+        Case("logits near ±800", args=(big, y_big), expected=torch_cost(big, y_big), atol=1e-10),
         Case("one sample, two classes", args=(one, y_one), expected=torch_cost(one, y_one)),
         Case("confident, correct predictions", args=(sure, y_sure), expected=torch_cost(sure, y_sure), atol=1e-12),
     ]
@@ -230,10 +231,16 @@ def cases_train() -> list[Case]:
     centers5 = 3.0 * np.eye(5)
     X5, y5 = blobs(30, centers5, 0.6, seed=285)
     X5_test, y5_test = blobs(80, centers5, 0.6, seed=286)
+    four = [(0.0, 3.0), (3.0, -2.0), (-3.0, -2.0), (0.0, -5.0)]
+    X4, y4 = blobs(75, four, 0.8, seed=290)
+    X4_test, y4_test = blobs(100, four, 0.8, seed=291)
     return [
+        Case("three epochs of 30 mini-batches each", args=(X4, y4, [2, 16, 4], 0.2, 3, Rng(292)),
+             kwargs=dict(batch_size=10),
+             check=train_validator([2, 16, 4], X4, y4, X4_test, y4_test, min_accuracy=0.9, max_cost=0.5)),
         Case("XOR-like clusters, n = [2, 16, 16, 2]", args=(Xq, yq, dims_xor, 0.1, 60, Rng(287)),
              check=train_validator(dims_xor, Xq, yq, Xq_test, yq_test, min_accuracy=0.95, max_cost=0.15)),
-        Case("sigmoid hidden layer", args=(Xs, ys, [2, 12, 3], 0.5, 60, Rng(288)), kwargs=dict(activation="sigmoid"),
+        Case("training with sigmoid units", args=(Xs, ys, [2, 12, 3], 0.5, 60, Rng(288)), kwargs=dict(activation="sigmoid"),
              check=train_validator([2, 12, 3], Xs, ys, Xs_test, ys_test, min_accuracy=0.95, max_cost=0.2,
                                    activation="sigmoid")),
         Case("full batch, 5 classes in 5 dimensions", args=(X5, y5, [5, 10, 5], 0.5, 150, Rng(289)),
