@@ -163,6 +163,26 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return bunch.data.astype(np.float64) / 16.0, bunch.target.astype(np.int64)
 
 
+#: the ten baseline variables of :func:`diabetes`, in column order (Efron et al., 2004, Table 1)
+DIABETES_FEATURES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
+
+
+def diabetes() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled diabetes regression set (no download): X (442, 10), y (442, 1), float64.
+
+    442 patients, ten baseline variables in their original units (:data:`DIABETES_FEATURES`:
+    age, sex ∈ {1, 2}, body-mass index, mean blood pressure and six blood serum measurements);
+    the target y is a quantitative measure of disease progression one year after baseline
+    (integers 25 to 346).  Source: Efron, Hastie, Johnstone & Tibshirani (2004), "Least angle
+    regression", *Annals of Statistics* 32(2); shipped inside scikit-learn (BSD-3-Clause).
+    The features are not standardised here: fit a :class:`Standardizer` on the training split.
+    """
+    from sklearn.datasets import load_diabetes  # imported here: sklearn is slow to import
+
+    bunch = load_diabetes(scaled=False)
+    return bunch.data.astype(np.float64), bunch.target.astype(np.float64).reshape(-1, 1)
+
+
 # The fixed split of :func:`mnist`: 3,500 / 500 / 1,000 images (350 / 50 / 100 of every digit),
 # drawn once, stratified, with this seed.  Every notebook and assignment sees the same split.
 MNIST_SPLIT = (3500, 500, 1000)

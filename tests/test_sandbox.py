@@ -8,6 +8,7 @@ the student code really did disable the Python-level defences, so the OS is what
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import socket
@@ -370,3 +371,114 @@ return np.zeros(len(X))
     assert not list(site.glob(f"{marker}*")) and not (tmp_path / marker).exists()
     assert not Path(f"/dev/shm/{marker}").exists()
     assert _host_processes_with(seconds) == []
+
+
+# --- the torch opt-in of one assignment (07_pytorch_workflow) ------------------------------
+
+TORCH_LIMITS = Limits(cpu_s=20, wall_s=60, memory_mb=2048, file_mb=2)
+TORCH_CODE = '''
+import torch
+
+
+def f():
+    import gc
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    (x * x).sum().backward()
+    return x.grad.numpy().copy()
+
+
+def torch_in_memory():
+    import gc
+    return float(sum(type(o).__name__ == "module" and getattr(o, "__name__", "") == "torch" for o in gc.get_objects()))
+'''
+
+
+def test_allowed_imports_names_only_torch():
+    from dlcourse.autograde.sandbox_child import allowed_imports
+
+    assert allowed_imports(["torch"]) == {"torch"} and allowed_imports(None) == frozenset()
+    for bad in (["dlcourse"], ["torch", "ctypes"], ["grading"], "torch", {"torch": 1}):
+        with pytest.raises(ValueError, match="allow_imports"):
+            allowed_imports(bad)
+
+
+def test_torch_runs_only_where_the_assignment_opts_in_and_the_template_is_restarted_without_it():
+    case = Case("torch", expected=np.full(3, 2.0))
+    with sandbox.ForkServer(preload=("torch",)) as server:
+        got = sandbox.run_case([("c", TORCH_CODE)], "f", case, TORCH_LIMITS, server=server, allow_imports=("torch",))
+        assert got.ok, got.reason
+        np.testing.assert_array_equal(got.value, [2.0, 2.0, 2.0])  # d(Σx²)/dx = 2x at x = 1
+        # the same template asked for a case without the opt-in: refused, and torch is not in its memory
+        refused = sandbox.run_case([("c", TORCH_CODE)], "f", case, LIMITS, server=server)
+        assert not refused.ok and "import of 'torch' is not allowed" in refused.reason, refused.reason
+        assert server.preload == ()
+        clean = sandbox.run_case([("c", TORCH_CODE)], "torch_in_memory", Case("gc", expected=0.0), LIMITS, server=server)
+        assert clean.ok and clean.value == 0.0, clean.reason
+
+
+def test_a_driver_builds_torch_objects_around_the_students_function():
+    from dlcourse.autograde.cases import c07_pytorch_workflow as c07
+
+    source = inspect.getsource(sys.modules[c07.drv.__name__])
+    student = "import torch\n\ndef l2_penalty(model, alpha):\n" \
+              "    return alpha / 2 * sum((m.weight ** 2).sum() for m in model if isinstance(m, torch.nn.Linear))\n"
+    arch = "linear:4,relu,linear:2"
+    case = Case("l2", args=(arch, 3, 0.1), expected=c07.l2_expected(arch, 3, 0.1))
+    got = sandbox.run_case([("c", student)], "l2_penalty", case, TORCH_LIMITS, allow_imports=("torch",),
+                           driver=(source, "drive_l2_penalty"))
+    assert got.ok, got.reason
+    np.testing.assert_allclose(got.value[0], case.expected[0], rtol=1e-12)
+    np.testing.assert_allclose(got.value[1], case.expected[1], rtol=1e-12)
+    broken = sandbox.run_case([("c", student)], "l2_penalty", case, LIMITS, allow_imports=("torch",),
+                              driver=("def drive(:", "drive"))
+    assert not broken.ok and broken.reason.startswith("grader error: the driver could not be loaded"), broken.reason
+
+
+def _notebook_with(topic_nb: Path, graded_source: str, qid: str, dest: Path, *, opt_in: bool) -> Path:
+    import nbformat
+
+    nb = nbformat.read(topic_nb, as_version=4)
+    if opt_in:
+        nb.metadata.setdefault("dlcourse", {})["allow_imports"] = ["torch"]  # the student grants it to themselves
+    else:
+        nb.metadata.get("dlcourse", {}).pop("allow_imports", None)
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("dlcourse", {}).get("grade_id") == qid:
+            cell.source = graded_source
+    nbformat.write(nb, dest)
+    return dest
+
+
+def test_another_assignment_importing_torch_is_refused_even_when_its_metadata_opts_in(tmp_path):
+    from dlcourse.autograde.engine import grade_paths
+
+    source = ("import torch\n\ndef momentum_step(w, grad, buf, lr, momentum, nesterov=False):\n"
+              "    b = torch.as_tensor(buf) * momentum + torch.as_tensor(grad)\n"
+              "    step = torch.as_tensor(grad) + momentum * b if nesterov else b\n"
+              "    return (torch.as_tensor(w) - lr * step).numpy(), b.numpy()\n")
+    sub = _notebook_with(ROOT / "solutions" / "04_optimizers.ipynb", source, "momentum_step",
+                         tmp_path / "04_optimizers.ipynb", opt_in=True)
+    (record,) = grade_paths(sub, course_root=ROOT, progress=False, jobs=1, qids={"momentum_step"})
+    (q,) = [q for q in record["questions"] if q["qid"] == "momentum_step"]
+    assert q["points"] == 0 and q["lost"]
+    assert all("import of 'torch' is not allowed" in lost["reason"] for lost in q["lost"]), q["lost"]
+
+
+def test_the_opt_in_is_read_from_the_course_copy_not_from_the_submission(tmp_path):
+    """A course whose exercises/07 lacks the opt-in grades the (opted-in) solution zero: the
+    submission's own metadata grants nothing."""
+    from dlcourse.autograde.engine import grade_paths
+
+    course = tmp_path / "course"
+    (course / "exercises").mkdir(parents=True)
+    (course / "solutions").mkdir()
+    ex = ROOT / "exercises" / "07_pytorch_workflow.ipynb"
+    _notebook_with(ex, "", "no such question", course / "exercises" / ex.name, opt_in=False)
+    sub = tmp_path / "sub" / "07_pytorch_workflow.ipynb"
+    sub.parent.mkdir()
+    shutil.copy(ROOT / "solutions" / ex.name, sub)
+    (record,) = grade_paths(sub, course_root=course, hidden_dir=ROOT / "grading", progress=False, jobs=1,
+                            qids={"l2_penalty"})
+    (q,) = [q for q in record["questions"] if q["qid"] == "l2_penalty"]
+    assert q["points"] == 0 and q["lost"]
+    assert all("import of 'torch' is not allowed" in lost["reason"] for lost in q["lost"]), q["lost"]

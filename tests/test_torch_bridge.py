@@ -150,6 +150,17 @@ def test_fit_torch_errors_and_divergence():
     assert len(dtorch.fit_torch(tm, X, y, epochs=1, optimizer=opt, device="cpu")) == 1
 
 
+def test_device_gpu_is_refused_with_the_name_torch_uses():
+    import torch
+
+    with pytest.raises(RuntimeError):  # torch itself: the lecture notes' torch.device('gpu')
+        torch.device("gpu")
+    for name in ("gpu", "GPU", "gpu:0"):
+        with pytest.raises(ValueError, match="'cuda'"):
+            dtorch.device(name)
+    assert dtorch.device("cpu:0") == torch.device("cpu:0")
+
+
 def test_fit_torch_on_best_device_matches_cpu():
     X, y = data.spirals(15, classes=3, rng=1)
     model = nn.Sequential(nn.Linear(2, 8, rng=0), nn.Tanh(), nn.Linear(8, 3, rng=1))

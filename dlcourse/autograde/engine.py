@@ -20,6 +20,7 @@ import errno
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import os
 import queue
 import re
@@ -179,6 +180,10 @@ class TopicSpec:
     limits: dict[str, Limits]
     hints: dict[str, str]
     trivial: dict[str, dict[tuple[str, str], str]] = field(default_factory=dict)
+    #: modules the trusted notebook's ``metadata.dlcourse.allow_imports`` opts into (torch)
+    allow_imports: tuple[str, ...] = ()
+    #: qid -> (source, name) of the public module's ``DRIVERS[qid]`` (see sandbox.run_case)
+    drivers: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def notebook_s(self) -> float:
@@ -228,7 +233,14 @@ def load_topic(topic: str, course_root: str | Path, hidden_dir: str | Path | Non
             raise GradingSetupError(str(exc)) from None
     trivial = {qid: {(vis, c.name): why for vis, c in qcases if (why := trivial_answer(c))}
                for qid, qcases in cases.items()}
-    return TopicSpec(topic, questions, cases, limits, dict(getattr(pub, "HINTS", {})), trivial)
+    meta = ref_nb.get("metadata", {}).get("dlcourse", {})
+    try:  # from the trusted copy only: a submission's metadata never grants an import
+        allow = tuple(sorted(sandbox.allowed_imports(meta.get("allow_imports") if isinstance(meta, dict) else None)))
+    except ValueError as exc:
+        raise GradingSetupError(f"{ref}: metadata.dlcourse.{exc}") from None
+    drivers = {qid: (inspect.getsource(sys.modules[fn.__module__]), fn.__name__)
+               for qid, fn in getattr(pub, "DRIVERS", {}).items()}
+    return TopicSpec(topic, questions, cases, limits, dict(getattr(pub, "HINTS", {})), trivial, allow, drivers)
 
 
 # --- submissions -------------------------------------------------------------------------
@@ -420,6 +432,8 @@ class _Task:
     limits: Limits
     budget: _Budget
     result: dict = field(default_factory=dict)
+    allow_imports: tuple[str, ...] = ()
+    driver: tuple[str, str] | None = None
 
 
 def _new_record(student: str, path: Path, isolated: bool) -> dict:
@@ -536,7 +550,8 @@ def _build(record: dict, nb, spec: TopicSpec, qids: set[str] | None, limits: Lim
                 res["trivial"] = trivial[(vis, case.name)]
             entry["cases"].append(res)
             if problem is None and extracted is not None:  # no problem: the code was extracted
-                tasks.append(_Task(entry, q.qid, extracted.cells, vis, case, q_limits, budget, res))
+                tasks.append(_Task(entry, q.qid, extracted.cells, vis, case, q_limits, budget, res,
+                                   spec.allow_imports, spec.drivers.get(q.qid)))
     return tasks
 
 
@@ -549,7 +564,8 @@ def _run(task: _Task, python: str | None, servers: queue.Queue | None, isolated:
     server = servers.get() if servers is not None else None
     start = time.monotonic()
     try:
-        run = sandbox.run_case(task.code, task.qid, task.case, limits, python=python, server=server, isolated=isolated)
+        run = sandbox.run_case(task.code, task.qid, task.case, limits, python=python, server=server, isolated=isolated,
+                               allow_imports=task.allow_imports, driver=task.driver)
     finally:
         used = time.monotonic() - start
         task.budget.settle(reserved, used)

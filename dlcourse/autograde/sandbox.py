@@ -39,7 +39,12 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.autograde.sandbox_child import MAX_OUTPUT_TAIL, MAX_RESULT, MAX_STATUS
+from dlcourse.autograde.sandbox_child import (
+    MAX_OUTPUT_TAIL,
+    MAX_RESULT,
+    MAX_STATUS,
+    allowed_imports,
+)
 from dlcourse.autograde.spec import NUMERIC_KINDS, Case, Limits, encode_args
 
 CHILD = Path(__file__).with_name("sandbox_child.py")
@@ -223,11 +228,18 @@ class ForkServer:
     ``isolated=False`` runs the template on the host, in a private temporary folder, without
     bubblewrap (only the rlimits and the in-process checks then stand between the student's
     code and the machine).
+
+    ``preload`` names the opted-in modules (``("torch",)``, see
+    :data:`sandbox_child.ALLOWABLE_IMPORTS`) the template imports before its first case.  A
+    template serves only cases with the same opt-in: :meth:`launch` restarts it when a case
+    asks for another set, so a case of an assignment without the opt-in never forks from a
+    template whose memory holds torch.
     """
 
-    def __init__(self, python: str | None = None, *, isolated: bool = True) -> None:
+    def __init__(self, python: str | None = None, *, isolated: bool = True, preload: tuple[str, ...] = ()) -> None:
         self.python = python or sys.executable
         self.isolated = bool(isolated)
+        self.preload = tuple(sorted(allowed_imports(list(preload))))
         self.proc: subprocess.Popen | None = None
         self._buffer = bytearray()  # what was read from the server beyond the last answer
         self.home = tempfile.mkdtemp(prefix="dlcourse-zygote-")
@@ -235,12 +247,13 @@ class ForkServer:
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.home, True)
 
     def _argv(self) -> list[str]:
+        extra = [arg for name in self.preload for arg in ("--preload", name)]
         if self.isolated:
-            return bwrap_argv([self.python, "-I", SANDBOX_CHILD, "--zygote", SANDBOX_CASE_DIR, "--pid-namespace"],
-                              python=self.python)
+            return bwrap_argv([self.python, "-I", SANDBOX_CHILD, "--zygote", SANDBOX_CASE_DIR, "--pid-namespace",
+                               *extra], python=self.python)
         case_dir = os.path.join(self.home, "case")
         os.makedirs(case_dir, exist_ok=True)
-        return [self.python, "-I", str(CHILD), "--zygote", case_dir]
+        return [self.python, "-I", str(CHILD), "--zygote", case_dir, *extra]
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
@@ -252,18 +265,26 @@ class ForkServer:
             )
         return self.proc
 
-    def launch(self, files: dict[str, bytes], limits: Limits) -> tuple[int | None, bool, dict[str, bytes]]:
+    def launch(self, files: dict[str, bytes], limits: Limits,
+               preload: tuple[str, ...] = ()) -> tuple[int | None, bool, dict[str, bytes]]:
         """Run one case whose folder starts with ``files``; return (returncode, timed out,
         the files the case left: ``status.json``, ``result.npz``, ``output.txt`` (its tail)).
+        ``preload``: the case's opted-in modules; a template with another set is restarted.
 
         Every read of the reply has one deadline (the case's wall limit plus a margin), so a
         fork server that stops answering, or answers less than it announced, costs at most that.
         """
+        wanted = tuple(sorted(allowed_imports(list(preload))))
+        if wanted != self.preload:
+            self._stop()
+            self.preload = wanted
+        # the first case of a template that imports torch waits for that import, too
+        margin = 30 + (60 if self.preload and (self.proc is None or self.proc.poll() is not None) else 0)
         proc = self._start()
         stdin, stdout = proc.stdin, proc.stdout
         assert stdin is not None and stdout is not None  # _start opens both as pipes
         header = {"wall_s": limits.wall_s, "files": {name: len(data) for name, data in files.items()}}
-        deadline = time.monotonic() + limits.wall_s + 30
+        deadline = time.monotonic() + limits.wall_s + margin
         try:
             stdin.write(json.dumps(header).encode() + b"\n" + b"".join(files.values()))
             stdin.flush()
@@ -322,13 +343,17 @@ class ForkServer:
 
 
 def run_case(code: str | list[tuple[str, str]], qid: str, case: Case, limits: Limits | None = None,
-             python: str | None = None, server: ForkServer | None = None, isolated: bool = True) -> RunResult:
+             python: str | None = None, server: ForkServer | None = None, isolated: bool = True,
+             allow_imports: tuple[str, ...] = (), driver: tuple[str, str] | None = None) -> RunResult:
     """Call ``qid(*case.args, **case.kwargs)`` in the sandbox; never raises.
 
     ``code`` is a list of ``(cell id, source)`` (only their top-level imports, functions and
     classes run) or one source string.  The case process is forked from ``server`` when one
     is given; otherwise a sandbox is started for this case alone (``isolated`` as in
-    :class:`ForkServer`) and closed after it.
+    :class:`ForkServer`) and closed after it.  ``allow_imports``: the modules the *trusted*
+    assignment opts into (``("torch",)``); ``driver``: ``(source, name)`` of the instructor's
+    function ``name(student_fn, *args, **kwargs)`` that the case calls instead of the
+    student's function (it builds torch objects from the plain inputs and returns plain arrays).
     """
     cells = [("graded code", code)] if isinstance(code, str) else [(str(a), str(b)) for a, b in code]
     limits = limits or Limits()
@@ -339,15 +364,20 @@ def run_case(code: str | list[tuple[str, str]], qid: str, case: Case, limits: Li
     work = Path(tempfile.mkdtemp(prefix="dlcourse-case-"))  # the grader's own, never the sandbox's
     own_server = server is None
     try:
-        job = json.dumps({"qid": qid, "cells": cells, "args": skeleton, "limits": asdict(limits)}).encode()
+        allow = tuple(sorted(allowed_imports(list(allow_imports))))
+        spec: dict[str, Any] = {"qid": qid, "cells": cells, "args": skeleton, "limits": asdict(limits),
+                                "allow_imports": list(allow)}
+        if driver is not None:
+            spec["driver"] = {"source": str(driver[0]), "name": str(driver[1])}
+        job = json.dumps(spec).encode()
         # numpy's stub types **kwds as if a key could be savez's allow_pickle flag; ours are a0, a1, ...
         packed = io.BytesIO()
         np.savez(packed, **arrays)  # type: ignore[arg-type]
         files = {"job.json": job, "args.npz": packed.getvalue()}
         if server is None:  # own_server
-            server = ForkServer(python, isolated=isolated)
+            server = ForkServer(python, isolated=isolated, preload=allow)
         try:
-            rc, timed_out, produced = server.launch(files, limits)
+            rc, timed_out, produced = server.launch(files, limits, allow)
         except (OSError, RuntimeError) as exc:
             return RunResult(reason=f"grader error: could not run the sandbox ({exc})")
         for name, data in produced.items():

@@ -6,12 +6,17 @@ id, the limits) and ``args.npz`` (the inputs).  It
 
 1. imports numpy, then applies the resource limits (CPU, address space, file size);
 2. refuses imports of ``dlcourse``, ``grading``, ``torch`` (and ctypes, subprocess, socket,
-   multiprocessing) with a meta-path finder, and removes the editable-install finder;
+   multiprocessing) with a meta-path finder, and removes the editable-install finder; an
+   assignment whose *trusted* notebook opts in (``metadata.dlcourse.allow_imports``, read by
+   the grader from the course's copy, never from a submission) may use the modules of
+   :data:`ALLOWABLE_IMPORTS` (torch), imported before the limits and hooks;
 3. installs an audit hook (it cannot be removed from Python) that refuses opening, listing
    or changing files outside the folder (reads of the Python installation excepted), and
    refuses subprocesses, forks, sockets, ctypes, signals to other processes;
 4. runs the student's top-level imports/defs/classes one statement at a time, calls the
-   function on fresh copies of the inputs, converts the result to plain numeric arrays
+   function on fresh copies of the inputs (or, for a question with a *driver*, calls the
+   instructor's driver function with the student's function and the inputs: the driver
+   builds what plain data cannot carry, such as a torch model and a DataLoader), converts the result to plain numeric arrays
    (:func:`to_plain`) and writes ``result.npz`` (``allow_pickle=False``) and
    ``status.json``.
 
@@ -116,6 +121,70 @@ _PATH_EVENTS_READ = {"os.listdir", "os.scandir", "glob.glob", "glob.glob/2", "os
                      "os.getxattr", "os.walk", "pathlib.Path.glob", "pathlib.Path.rglob"}
 
 
+#: the blocked modules an assignment may opt into (never dlcourse, grading or an escape hatch)
+ALLOWABLE_IMPORTS = frozenset({"torch"})
+#: what opting into a module imports before the sandbox closes: the modules graded code and
+#: drivers use, so that nothing has to be found on disk (or reach ctypes) after the hooks
+PRELOAD_MODULES = {"torch": ("torch", "torch.nn", "torch.nn.functional", "torch.optim",
+                             "torch.optim.lr_scheduler", "torch.utils.data")}
+
+
+def allowed_imports(names) -> frozenset[str]:
+    """The opted-in module names, validated: each must be in :data:`ALLOWABLE_IMPORTS`."""
+    if names is None:
+        return frozenset()
+    if isinstance(names, str) or not isinstance(names, (list, tuple, set, frozenset)):
+        raise ValueError(f"allow_imports must be a list of module names, got {type(names).__name__}")
+    bad = [n for n in names if n not in ALLOWABLE_IMPORTS]
+    if bad:
+        raise ValueError(f"allow_imports may name only {sorted(ALLOWABLE_IMPORTS)}, got {bad!r}")
+    return frozenset(names)
+
+
+def preload(names) -> None:
+    """Import the modules opted into (see :data:`PRELOAD_MODULES`), one thread for torch."""
+    import importlib
+
+    for name in sorted(allowed_imports(names)):
+        for module in PRELOAD_MODULES[name]:
+            importlib.import_module(module)
+        if name == "torch":
+            _warm_torch()
+
+
+def _warm_torch() -> None:
+    """Run, once, what graded torch code touches, so its lazy imports happen before the hooks.
+
+    Building an optimizer imports ``torch._dynamo`` (and with it subprocess, sympy, ...), a
+    DataLoader's iterator and a scheduler import their own modules: all refused, or slow, once
+    the sandbox is closed.  The global random state is restored afterwards.
+    """
+    import torch
+
+    torch.set_num_threads(1)  # the case's CPU limit counts every thread
+    state = torch.random.get_rng_state()
+    nn, optim = torch.nn, torch.optim
+    x = torch.linspace(-1.0, 1.0, 8, dtype=torch.float64).reshape(4, 2)
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Dropout(0.5), nn.Linear(3, 1)).double()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, x[:, :1]), batch_size=2, shuffle=True)
+    for make in (lambda p: optim.SGD(p, lr=0.1, momentum=0.9), optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad):
+        opt = make(model.parameters())
+        scheduler = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+        model.train()
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(xb), yb) + nn.MSELoss()(model(xb), yb) + nn.L1Loss()(model(xb), yb)
+            loss.backward()
+            opt.step()
+        scheduler.step()
+        model.eval()
+        with torch.no_grad():
+            nn.CrossEntropyLoss()(torch.cat([model(x), -model(x)], 1), torch.zeros(4, dtype=torch.long)).item()
+    model.load_state_dict(model.state_dict())
+    torch.device("cpu")
+    torch.random.set_rng_state(state)
+
+
 MAX_WRITTEN_FILES = 16  # with RLIMIT_FSIZE, bounds the disk a case can fill
 MAX_OPEN_FILES = 64  # RLIMIT_NOFILE of a case: numpy needs a few dozen at most
 MAX_PROCESSES = 256  # RLIMIT_NPROC of a case (not enforced for root: see docs/instructors.md)
@@ -129,15 +198,17 @@ MAX_OUTPUT_TAIL = OUTPUT_TAIL + 4  # "... " marks a cut
 class _ImportBlocker:
     """A meta-path finder that refuses the reference implementation and escape hatches."""
 
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name.partition(".")[0] in BLOCKED_TOP:
+    def __init__(self, blocked: frozenset[str] = BLOCKED_TOP) -> None:
+        self.blocked = blocked
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.blocked:
             raise ImportError(f"import of {name!r} is not allowed in graded code "
                               "(graded functions may use numpy and the standard library only)")
         return None
 
 
-def _install_sandbox(workdir: str, limits: dict) -> None:
+def _install_sandbox(workdir: str, limits: dict, allow: frozenset[str] = frozenset()) -> None:
     import os
     import resource
     import sys
@@ -166,9 +237,12 @@ def _install_sandbox(workdir: str, limits: dict) -> None:
     sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()
                         and "editable" not in getattr(f, "__module__", "").lower()
                         and "editable" not in getattr(f, "__name__", "").lower()]
-    sys.meta_path.insert(0, _ImportBlocker())
+    global BLOCKED_TOP
+    # this case process's own copy of the list (forked, so the template's stays whole): the hook reads it
+    blocked = BLOCKED_TOP = BLOCKED_TOP - (allowed_imports(sorted(allow)) & ALLOWABLE_IMPORTS)
+    sys.meta_path.insert(0, _ImportBlocker(blocked))
     for name in list(sys.modules):
-        if name.partition(".")[0] in BLOCKED_TOP - {"signal", "resource"}:
+        if name.partition(".")[0] in blocked - {"signal", "resource"}:
             del sys.modules[name]
 
     real = os.path.realpath
@@ -228,6 +302,7 @@ def _main() -> int:
     import json
     import os
     import traceback
+    from functools import partial
 
     workdir = os.getcwd()
     with open("job.json", encoding="utf-8") as fh:
@@ -245,7 +320,9 @@ def _main() -> int:
         status_fh.flush()
         return 0
 
-    _install_sandbox(workdir, job["limits"])
+    allow = allowed_imports(job.get("allow_imports") or [])
+    preload(allow)  # a no-op in a case forked from a fork server that preloaded them
+    _install_sandbox(workdir, job["limits"], allow)
     os.remove("job.json")  # the inputs stay in memory; the folder is the student's now
     os.remove("args.npz")
 
@@ -278,6 +355,15 @@ def _main() -> int:
         return report({"ok": False, "reason": why})
 
     args, kwargs = decode_args(job["args"], arrays)
+    driver = job.get("driver")
+    if driver:  # the instructor's code (trusted, in job.json): it calls the student's function
+        driver_ns: dict[str, Any] = {"__name__": "grader_driver", "__builtins__": builtins}
+        try:
+            exec(compile(driver["source"], "grader driver", "exec", dont_inherit=True), driver_ns)  # noqa: S102
+            drive = driver_ns[driver["name"]]
+        except BaseException as exc:  # noqa: BLE001 - the instructor's bug, reported as such
+            return report({"ok": False, "reason": f"grader error: the driver could not be loaded ({_describe(exc)})"})
+        fn = partial(drive, fn)
     try:
         result = fn(*args, **kwargs)
         plain = to_plain(result)
@@ -474,7 +560,7 @@ def _not_dumpable() -> None:
         pass
 
 
-def _zygote(case_dir: str, pid_namespace: bool) -> None:
+def _zygote(case_dir: str, pid_namespace: bool, preloaded: tuple[str, ...] = ()) -> None:
     """Fork server: numpy is imported once here; each request forks a fresh case process.
 
     Protocol on stdin/stdout: the grader sends one JSON line ``{"wall_s": ..., "files":
@@ -493,6 +579,7 @@ def _zygote(case_dir: str, pid_namespace: bool) -> None:
     import sys
 
     pid_namespace = pid_namespace and os.getpid() == 1  # kill(-1) only where it means "the sandbox"
+    preload(list(preloaded))  # before any case: each forked case finds them in sys.modules
     _not_dumpable()
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     os.makedirs(case_dir, exist_ok=True)
@@ -550,6 +637,8 @@ if __name__ == "__main__":
     import sys as _sys
 
     if _sys.argv[1:2] == ["--zygote"] and len(_sys.argv) >= 3:
-        _zygote(_sys.argv[2], "--pid-namespace" in _sys.argv[3:])
+        _extra = _sys.argv[3:]
+        _pre = tuple(_extra[_i + 1] for _i, _a in enumerate(_extra[:-1]) if _a == "--preload")
+        _zygote(_sys.argv[2], "--pid-namespace" in _extra, _pre)
     else:
         _run_and_exit()
