@@ -1,6 +1,8 @@
 """Hidden grading cases for exercise 03_initialization (never shipped to students).
 
-Other shapes, seeds and edge cases than the public checks.  Oracles: torch.nn.init's fan
+Other shapes, seeds and edge cases than the public checks.  Oracles: for symmetry, networks
+trained by torch autograd and torch.optim.SGD in float64 from constant, zero and partly copied
+starts (what training does to copies is asserted where the case is built); torch.nn.init's fan
 helper; the Glorot bound written out; statistics for He normal; torch.nn.utils.clip_grad_norm_
 in float64; for ZCA an independent matrix square root, W = (Σ + εI)^(−1/2) from
 ``scipy.linalg.sqrtm`` and ``inv`` (Schur method, not an eigendecomposition).
@@ -15,6 +17,7 @@ import numpy as np
 from dlcourse.autograde.cases.c03_initialization import (
     correlated,
     he_normal_validator,
+    oracle_distinct_units,
     oracle_xavier_uniform,
     torch_clip,
     torch_fans,
@@ -34,6 +37,70 @@ def scipy_zca(X: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.nda
     W = np.real(inv(sqrtm(cov + eps * np.eye(X.shape[1]))))
     W = (W + W.T) / 2  # W is symmetric in exact arithmetic
     return Xc @ W, mu, W
+
+
+def torch_trained(W1, b1, W2, b2, X, Y, steps: int = 200, lr: float = 0.1, activation: str = "tanh"):
+    """(W1, b1, W2) after ``steps`` full-batch steps of torch.optim.SGD (momentum 0.9) on a 1-hidden-layer
+    network, float64; loss: BCE with logits for one output, cross-entropy for several."""
+    import torch
+    import torch.nn.functional as F
+
+    params = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in (W1, b1, W2, b2)]
+    Xt = torch.tensor(X, dtype=torch.float64)
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.9)
+    act = torch.tanh if activation == "tanh" else torch.sigmoid
+    for _ in range(steps):
+        opt.zero_grad()
+        out = act(Xt @ params[0].T + params[1]) @ params[2].T + params[3]
+        if out.shape[1] == 1:
+            loss = F.binary_cross_entropy_with_logits(out, torch.tensor(Y, dtype=torch.float64).reshape(-1, 1))
+        else:
+            loss = F.cross_entropy(out, torch.tensor(Y, dtype=torch.long))
+        loss.backward()
+        opt.step()
+    return tuple(p.detach().numpy().copy() for p in params[:3])
+
+
+def _trained_case(name: str, start, X, Y, want: int, **kw) -> Case:
+    trained = torch_trained(*start, X, Y, **kw)
+    got = oracle_distinct_units(*trained)
+    assert got == want, f"{name}: training gave {got} distinct units, the case expects {want}"
+    return Case(name, args=trained, expected=got)
+
+
+def cases_count_distinct_units() -> list[Case]:
+    rng = np.random.default_rng(301)
+    X, Y = rng.normal(size=(16, 3)), rng.integers(0, 2, size=16)
+    Xx, Yx = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 1, 0])  # XOR
+    const = (np.full((6, 3), 0.3), np.full(6, 0.1), np.full((1, 6), 0.3), np.zeros(1))
+    zero = (np.zeros((3, 2)), np.zeros(3), np.zeros((1, 3)), np.zeros(1))
+    W1, b1, W2 = rng.normal(size=(5, 2)), rng.normal(size=5) * 0.1, rng.normal(size=(1, 5))
+    W1[4], b1[4], W2[:, 4] = W1[1], b1[1], W2[:, 1]  # unit 4 is an exact copy of unit 1
+    copied = (W1, b1, W2, np.zeros(1))
+    W1b, W2b = W1.copy(), W2.copy()
+    W2b[:, 4] = W2[:, 1] + 0.5  # the same incoming weights and bias, different outgoing weight
+    half = (W1b, b1, W2b, np.zeros(1))
+    Xm, Ym = rng.normal(size=(20, 4)), rng.integers(0, 3, size=20)
+    W1m, b1m, W2m = rng.normal(size=(6, 4)), np.zeros(6), rng.normal(size=(3, 6))
+    W1m[5], W2m[:, 5] = W1m[2], W2m[:, 2]  # three outputs: unit 5 copies unit 2 in and out
+    multi = (W1m, b1m, W2m, np.zeros(3))
+    Wn, W2n = rng.normal(size=(4, 3)), rng.normal(size=(2, 4))
+    bias_only = (np.tile(Wn[0], (3, 1)), np.array([0.0, 1e-3, -1e-3]), np.tile(W2n[:, :1], (1, 3)))
+    near = (np.vstack([Wn, Wn[0] + 1e-10]), np.zeros(5), np.hstack([W2n, W2n[:, :1]]))
+    close = (np.vstack([Wn, Wn[1] + 0.01, Wn[3] - 0.02]), np.zeros(6), np.hstack([W2n, W2n[:, 1:2], W2n[:, 3:4]]))
+    return [
+        _trained_case("tanh 3-6-1, constant start, 200 SGD steps", const, X, Y, 1),
+        _trained_case("sigmoid 2-3-1 on XOR from zeros, 300 steps", zero, Xx, Yx, 1, steps=300, activation="sigmoid"),
+        _trained_case("unit 4 an exact copy of unit 1, trained: the copies stay together", copied, X[:, :2], Y, 4),
+        _trained_case("a copy in the incoming weights only: training separates it", half, X[:, :2], Y, 5),
+        _trained_case("three outputs, cross-entropy, one unit copied in and out", multi, Xm, Ym, 5, steps=150, lr=0.05),
+        Case("units that differ only in their bias", args=bias_only, expected=oracle_distinct_units(*bias_only)),
+        Case("a copy perturbed by 1e-10 (below the default atol)", args=near, expected=oracle_distinct_units(*near)),
+        Case("near-copies 0.01 and 0.02 away with atol 0.05", args=close, kwargs={"atol": 0.05},
+             expected=oracle_distinct_units(*close, atol=0.05)),
+        Case("the same near-copies with the default atol", args=close, expected=oracle_distinct_units(*close)),
+        Case("H = 1: a layer of a single unit", args=(Wn[:1], np.zeros(1), W2n[:, :1]), expected=1),
+    ]
 
 
 def cases_fan_in_fan_out() -> list[Case]:

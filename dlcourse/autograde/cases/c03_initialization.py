@@ -1,6 +1,9 @@
 """Public check cases for exercise 03_initialization (shipped to students).
 
-Oracles: the fan rule and the scaled bounds written out here (Glorot & Bengio, 2010;
+Oracles: the symmetry rule written out here (a hidden unit is its incoming weights, its bias and
+its outgoing weights; identical units are counted once), on constant, random and constructed
+weights (the hidden cases use networks trained by torch autograd); the fan rule and the scaled
+bounds written out here (Glorot & Bengio, 2010;
 He et al., 2015), cross-checked against torch.nn.init's private fan
 helper; torch.nn.utils.clip_grad_norm_ in float64 for clipping (Pascanu et al., 2013); the
 package's ``dlcourse.data.ZCAWhitener`` for whitening (itself tested against closed forms;
@@ -19,20 +22,36 @@ from dlcourse.autograde.spec import Case, Rng
 TOPIC = "03_initialization"
 
 HINTS = {
-    "fan_in_fan_out": "shape = (out, in, *kernel): receptive = product of shape[2:] (1 for a Linear weight); "
-                      "fan_in = in·receptive, fan_out = out·receptive. Return two Python ints.",
-    "xavier_uniform": "fan_in, fan_out from u.shape; a = gain·sqrt(6/(fan_in + fan_out)); "
-                      "map u ∈ [0, 1) to [−a, a) with a·(2u − 1).",
-    "he_normal": "std = sqrt(2/fan) with fan = fan_in (mode='fan_in') or fan_out (mode='fan_out'); "
-                 "draw rng.normal(0.0, std, size=shape) — a normal, not a uniform, distribution.",
-    "clip_grad_norm": "total = sqrt(sum of g² over *all* arrays); coef = min(1, max_norm/(total + 1e-6)); "
-                      "return (total, g1·coef, g2·coef, ...) — scale every array by the same coef.",
-    "zca_whiten": "mu = X.mean(0); Xc = X − mu; Σ = XcᵀXc/(N − 1); λ, U = np.linalg.eigh(Σ); "
-                  "W = U diag(1/sqrt(λ + eps)) Uᵀ; return (Xc @ W, mu, W).",
+    "count_distinct_units": "A hidden unit is described by everything that makes its gradient differ from another "
+                            "unit's: its incoming weights, its bias and its outgoing weights. Compare units with a "
+                            "tolerance and count each group of matching units once.",
+    "fan_in_fan_out": "Each unit of the layer sums over its inputs times the kernel's receptive field (the product "
+                      "of the kernel sizes, 1 for a Linear weight); fan_out counts the same way on the output "
+                      "side. Return two Python ints.",
+    "xavier_uniform": "The fans come from the weight's shape. Pick the bound a so that U(−a, a), whose variance is "
+                      "a²/3, has Glorot's variance times gain², then map [0, 1) affinely onto [−a, a).",
+    "he_normal": "The variance is 2/fan, with the fan that mode names; the standard deviation is its square root. "
+                 "Draw from the generator you are given, with the weight's shape — a normal, not a uniform, distribution.",
+    "clip_grad_norm": "One norm for all the arrays together, as if they were concatenated; one factor, never above 1, "
+                      "for every array, with the small constant in the denominator. The norm you return is the one "
+                      "before clipping.",
+    "zca_whiten": "Centre the data, take its unbiased covariance and its eigen-decomposition (a symmetric matrix: use "
+                  "the routine for symmetric matrices). W keeps the eigenvectors and replaces each eigenvalue λ by "
+                  "1/√(λ + eps); the whitened data is the centred data times W.",
 }
 
 
 # --- oracles written out -----------------------------------------------------------------
+
+
+def oracle_distinct_units(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, atol: float = 1e-8) -> int:
+    """How many different hidden units: unit j is (W1[j, :], b1[j], W2[:, j]); units within atol are one."""
+    units = [[float(v) for v in W1[j]] + [float(b1[j])] + [float(v) for v in W2[:, j]] for j in range(W1.shape[0])]
+    representatives: list[list[float]] = []
+    for u in units:
+        if not any(all(abs(a - b) <= atol for a, b in zip(u, r, strict=True)) for r in representatives):
+            representatives.append(u)  # a unit unlike every one seen before starts a new group
+    return len(representatives)
 
 
 def oracle_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -118,6 +137,20 @@ def package_zca(X: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 # --- cases -------------------------------------------------------------------------------
+
+
+def cases_count_distinct_units() -> list[Case]:
+    const = (np.full((4, 2), 0.5), np.zeros(4), np.full((1, 4), 0.5))
+    rng = np.random.default_rng(2)
+    rand = (rng.normal(size=(4, 2)), np.zeros(4), rng.normal(size=(1, 4)))
+    W1 = np.array([[1.0, -1.0], [0.5, 2.0], [1.0, -1.0], [0.5, 2.0]])  # units 0 = 2 and 1 = 3 coming in ...
+    W2 = np.array([[0.3, -0.7, 0.3, 0.2]])  # ... but units 1 and 3 send different weights out
+    return [
+        Case("constant initialisation: one unit, four copies", args=const, expected=oracle_distinct_units(*const)),
+        Case("random initialisation: four different units", args=rand, expected=oracle_distinct_units(*rand)),
+        Case("two equal pairs coming in, one pair differing going out", args=(W1, np.zeros(4), W2),
+             expected=oracle_distinct_units(W1, np.zeros(4), W2)),
+    ]
 
 
 def cases_fan_in_fan_out() -> list[Case]:
