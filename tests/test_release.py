@@ -3,9 +3,12 @@ solutions, no hidden cases, no solution markers or lines; refused when exercises
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from dlcourse.autograde import notebook as nbmod
@@ -88,3 +91,59 @@ def test_release_is_refused_when_exercises_are_stale(tmp_path):
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="into the course"):
         build_release(ROOT, ROOT / "exercises" / "x")
+
+
+def test_the_bundle_readme_and_makefile_are_the_student_s(bundle):
+    makefile = (bundle / "Makefile").read_text()
+    targets = set(re.findall(r"(?m)^([a-z][\w.-]*):", makefile))
+    assert targets == {"setup", "lab", "check", "clean"}
+    for name in ("solutions", "grading", "tests", "release", "generate", "pytest"):
+        assert name not in makefile, name  # nothing that needs what a student does not get
+    run = subprocess.run(["make", "-n", "-C", str(bundle), "setup", "lab", "check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "pip install --quiet -e ." in run.stdout and "jupyter lab" in run.stdout
+    assert ".venv/bin/dlcourse check exercises/" in run.stdout
+    readme = (bundle / "README.md").read_text()
+    assert "make lab" in readme and "make check" in readme
+    # the audit catches a course Makefile shipped by mistake
+    leaky = bundle.parent / "with_course_makefile"
+    shutil.copytree(bundle, leaky)
+    shutil.copy(ROOT / "Makefile", leaky / "Makefile")
+    assert any("Makefile names" in p for p in audit_release(leaky, ROOT))
+
+
+def test_dlcourse_check_runs_the_public_checks_of_a_saved_notebook(bundle, capsys):
+    assert main(["check", str(bundle / "exercises" / "01_perceptron.ipynb")]) == 1
+    assert "not implemented yet" in capsys.readouterr().out
+    assert main(["check", str(ROOT / "solutions" / "01_perceptron.ipynb")]) == 0
+    out = capsys.readouterr().out
+    assert "public cases passed" in out and "FAIL" not in out
+
+
+def _course_with_outputs(tmp_path) -> Path:
+    course = tmp_path / "course"
+    for d in ("solutions", "grading"):
+        shutil.copytree(ROOT / d, course / d)
+    nbmod.generate(course / "solutions", course / "exercises")
+    (course / "notebooks").mkdir()
+    lecture = sorted((ROOT / "notebooks").glob("*.ipynb"))[0]
+    nb = nbformat.read(lecture, as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="an output\n")]
+    code.execution_count = 3
+    nbformat.write(nb, course / "notebooks" / lecture.name)
+    return course
+
+
+def test_notebooks_with_outputs_are_shipped_cleared_or_refused(tmp_path):
+    course = _course_with_outputs(tmp_path)
+    stripped: list[str] = []
+    out = build_release(course, tmp_path / "out", stripped=stripped)
+    (name,) = stripped
+    assert name.startswith("notebooks/")
+    shipped = nbformat.read(out / name, as_version=4)
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in shipped.cells if c.cell_type == "code")
+    assert nbformat.read(course / name, as_version=4) != shipped  # the course's own notebook is left alone
+    with pytest.raises(RuntimeError, match="notebooks with outputs"):
+        build_release(course, tmp_path / "out2", outputs="refuse")
+    assert not (tmp_path / "out2").exists()
