@@ -38,11 +38,17 @@ exercises: setup
 	$(BIN)/dlcourse generate
 
 release: setup
-	$(BIN)/dlcourse release dist/student
+	$(BIN)/dlcourse release dist/student $(RELEASE_ARGS)
 
+# e.g. make grade SUBMISSIONS=canvas_download ROSTER=roster.csv GRADE_ARGS="--deadline 2026-10-05T23:59:00Z --late-per-day 10"
+# (docs/instructors.md: a term, step by step); the summary page follows the gradebooks.
 SUBMISSIONS ?= submissions
+GRADE_OUT ?= grading-out
+ROSTER ?=
+GRADE_ARGS ?=
 grade: setup
-	$(BIN)/dlcourse grade $(SUBMISSIONS) --out grading-out
+	$(BIN)/dlcourse grade $(SUBMISSIONS) --out $(GRADE_OUT) $(if $(ROSTER),--roster $(ROSTER)) $(GRADE_ARGS)
+	$(BIN)/dlcourse summary $(GRADE_OUT)
 
 # The course as a static site (build/html/index.html), readable offline: MathJax is bundled.
 # Full scale by default, as a student runs the notebooks; `make html SCALE=quick` is faster.
