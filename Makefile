@@ -29,7 +29,7 @@ system-packages:
 		|| echo "note: bubblewrap is not installed; grading needs it (sudo apt-get install bubblewrap)"; }
 
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks --ContentsManager.pre_save_hook=dlcourse.lecture.lab.strip_course_outputs $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup
 	DLCOURSE_SCALE=quick $(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)

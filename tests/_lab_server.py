@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = uuid.uuid4().hex
-MAKEFILE_LAB = "jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks"
+MAKEFILE_LAB = ("jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks "
+                "--ContentsManager.pre_save_hook=dlcourse.lecture.lab.strip_course_outputs")
 
 
 class LabDidNotStart(RuntimeError):
@@ -46,12 +47,13 @@ def _jupyter() -> str:
 
 
 @contextmanager
-def lab_server(home: Path, extra_args: tuple[str, ...] = (), startup_timeout: float = 60.0) -> Iterator[str]:
+def lab_server(home: Path, extra_args: tuple[str, ...] = (), startup_timeout: float = 60.0,
+               root: Path = ROOT) -> Iterator[str]:
     """Run ``jupyter lab`` as `make lab` does; yield its base URL; stop the whole process group.
 
     ``home`` is a scratch directory for Jupyter's runtime and config (user settings live in
     ``home/config/lab/user-settings``), so the test neither reads nor writes the user's settings;
-    ``extra_args`` are appended to the command line.
+    ``extra_args`` are appended to the command line; ``root`` stands for $(CURDIR), the folder served.
     """
     port = free_port()
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config")}
@@ -59,7 +61,7 @@ def lab_server(home: Path, extra_args: tuple[str, ...] = (), startup_timeout: fl
     # kernels' plt.show() draw nothing instead of an inline image.
     env.pop("MPLBACKEND", None)
     # The Makefile's `lab` target (MAKEFILE_LAB, with $(CURDIR) = ROOT), plus a fixed port and token.
-    cmd = [_jupyter(), *(arg.replace("$(CURDIR)", str(ROOT)) for arg in MAKEFILE_LAB.split()[1:]),
+    cmd = [_jupyter(), *(arg.replace("$(CURDIR)", str(root)) for arg in MAKEFILE_LAB.split()[1:]),
            "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
@@ -79,7 +81,8 @@ def lab_server(home: Path, extra_args: tuple[str, ...] = (), startup_timeout: fl
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                os.killpg(proc.pid, signal.SIGKILL)
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 raise LabDidNotStart("JupyterLab did not start:\n"
                                      + log_path.read_bytes().decode(errors="replace")[-3000:])

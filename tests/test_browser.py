@@ -29,10 +29,19 @@ CHROMIUM_ARGS = [
 NOTEBOOKS = ROOT / "notebooks"
 # A newcomer's settings differ in two ways only: no autosave (the test types into notebook 01 and
 # must never write it back) and no "fetch Jupyter news?" pop-up over the page.
+# The third keeps every cell in the page (no windowing), so the test sees every output.
 USER_SETTINGS = {
     "docmanager-extension/plugin": {"autosave": False},
     "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    "notebook-extension/tracker": {"windowingMode": "none"},
 }
+RUN_ALL_TIMEOUT_MS = 600_000  # one lecture notebook, quick mode, on 2 shared cores
+# How JupyterLab 4 shows a kernel error: the traceback is rendered as an output with the mime type
+# application/vnd.jupyter.stderr (like any stderr text), so the error is recognised by its text:
+# IPython's "Traceback (most recent call last)" header or a line that names an exception.
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^(\w+\.)*\w*(Error|Exception|Interrupt)\b",
+                       re.MULTILINE)
+BUILD = ROOT / "build" / "browser-test"
 
 
 def _chromium() -> str | None:
@@ -117,11 +126,44 @@ def _wait_for_idle_kernel(page) -> None:
         "Idle", timeout=KERNEL_TIMEOUT_MS)
 
 
+def kernel_errors(page) -> list[str]:
+    """The text of every output in the open notebook that is a Python error's traceback."""
+    panel = page.locator(".jp-NotebookPanel:visible")
+    texts = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
+    return [t for t in texts if TRACEBACK.search(t)]
+
+
+def unexecuted_cells(page) -> list[int]:
+    """Indices of the code cells that show no execution count ("[ ]:" or "[*]:")."""
+    prompts = page.locator(".jp-NotebookPanel:visible .jp-CodeCell .jp-InputPrompt").all_inner_texts()
+    return [i for i, p in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", p.strip())]
+
+
+def run_all_cells(page, notebook_url: str) -> None:
+    """Open a notebook, Run > Run All Cells, and wait until the kernel has nothing left to run."""
+    from playwright.sync_api import expect
+
+    page.goto(notebook_url)
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel.locator(".jp-MarkdownOutput h1").first).to_be_visible()
+    _wait_for_idle_kernel(page)
+    panel.locator(".jp-Cell").first.click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.locator('li[data-command="runmenu:run-all"]').click()
+    # Run All marks every code cell "[*]:" at once; an error clears the queue (the rest go back to
+    # "[ ]:"); done when no cell is queued or running and the kernel is idle.
+    page.wait_for_function(
+        """() => { const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
+                   return prompts.length > 0 && !prompts.some(p => p.textContent.includes('*')); }""",
+        timeout=RUN_ALL_TIMEOUT_MS)
+    _wait_for_idle_kernel(page)
+
+
 def _assert_no_kernel_error(page) -> None:
     from playwright.sync_api import expect
 
     expect(page.locator(".jp-Dialog")).to_have_count(0)  # e.g. "Kernel Restarting" / "Kernel died"
-    expect(page.locator('[data-mime-type="application/vnd.jupyter.error"]')).to_have_count(0)
+    assert kernel_errors(page) == []
     expect(page.get_by_text("Error displaying widget")).to_have_count(0)
     expect(page.get_by_text("Error rendering view")).to_have_count(0)
     status = page.locator(".jp-StatusBar-Widget").filter(has_text="Python 3").inner_text()
@@ -207,3 +249,45 @@ def test_explorer_renders_and_responds_in_notebook_01(lab, page):
     _assert_no_kernel_error(page)
     # Autosave is off and nothing was saved: the cell typed here never reached the file.
     assert marker not in notebook.read_text()
+
+
+def _probe_notebook(name: str, cells: list[str]) -> Path:
+    """A notebook under build/ (ignored by git) that the lab server can open."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}")] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    BUILD.mkdir(parents=True, exist_ok=True)
+    path = BUILD / f"{name}-{uuid.uuid4().hex[:6]}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("cells, stops", [
+    (["x = 1", "1 / 0", "print('never')"], True),  # Run All stops at the error
+    (["x = 1", "import numpy as np", "raise ValueError('last cell')"], False),  # nothing left to stop
+    (["x = 1", "def f(:\n    pass"], False),  # a SyntaxError has no "Traceback" header
+])
+def test_the_error_checks_catch_a_notebook_that_raises(lab, page, cells, stops):
+    path = _probe_notebook("raises", cells)
+    try:
+        run_all_cells(page, f"{lab}/lab/tree/{path.relative_to(ROOT)}?token={TOKEN}")
+        assert len(kernel_errors(page)) == 1
+        assert bool(unexecuted_cells(page)) is stops
+        with pytest.raises(AssertionError):
+            _assert_no_kernel_error(page)
+    finally:
+        path.unlink()
+
+
+LECTURES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", LECTURES, ids=[p.stem for p in LECTURES])
+def test_every_lecture_notebook_runs_all_cells_in_the_browser(lab, page, notebook):
+    run_all_cells(page, f"{lab}/lab/tree/notebooks/{notebook.name}?token={TOKEN}")
+    _assert_no_kernel_error(page)
+    assert unexecuted_cells(page) == []
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("Error displaying widget")).to_have_count(0)
+    assert page.errors == []

@@ -120,3 +120,28 @@ def test_plot_graph_one_box_per_node_one_arrow_per_edge():
     assert ax.get_title() == "graph"
     ax = plots.plot_graph(d, show_grad=False)
     assert not any("grad" in t.get_text() for t in ax.texts)
+
+
+def test_the_course_palette_is_the_default_colour_cycle_and_colour_blind_safe():
+    import matplotlib as mpl
+
+    from dlcourse.lecture import plots
+
+    assert mpl.rcParams["axes.prop_cycle"].by_key()["color"] == list(plots.PALETTE)
+    assert mpl.rcParams["image.cmap"] == "viridis"
+    # Okabe & Ito's eight colours; pale yellow is left out of the cycle (unreadable on white)
+    okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
+    assert set(plots.PALETTE) <= okabe_ito and "#F0E442" not in plots.PALETTE
+
+
+def test_each_class_gets_its_own_palette_colour_in_a_decision_boundary():
+    import matplotlib.colors as mcolors
+
+    from dlcourse.lecture import plots
+
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    y = np.array([0, 1, 2])
+    ax = plots.plot_decision_boundary(lambda P: (P[:, 0] > 0.5) + 2 * (P[:, 1] > 0.5), X, y, resolution=20)
+    scatter = ax.collections[-1]
+    points = scatter.to_rgba(scatter.get_array())
+    assert [mcolors.to_hex(c) for c in points] == [c.lower() for c in plots.PALETTE[:3]]

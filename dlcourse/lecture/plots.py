@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from cycler import cycler
+from matplotlib.colors import ListedColormap
 
 from dlcourse.validation import (
     as_float_array,
@@ -16,6 +18,24 @@ from dlcourse.validation import (
     check_same_length,
     check_shape,
 )
+
+#: Okabe & Ito's palette for colour-blind readers (Okabe & Ito, 2008, "Color Universal Design"),
+#: ordered so the first colours are the most distinct on a white background; yellow is left out
+#: (too pale on white).  Every line colour "C0", "C1", ... of a course figure comes from it.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+#: the colour map for class labels: one palette colour per class, in order
+CLASS_CMAP = ListedColormap(PALETTE, name="okabe_ito")
+
+
+def use_course_style() -> None:
+    """Make the palette the default colour cycle and viridis (perceptually uniform, readable in
+    grey and by colour-blind readers) the default colour map.  Applied when this module is
+    imported, so every notebook that draws with it gets the same colours."""
+    plt.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
+    plt.rcParams["image.cmap"] = "viridis"
+
+
+use_course_style()
 
 
 def _axes(ax=None, figsize=(5, 4)):
@@ -74,8 +94,11 @@ def _decision_grid(predict_fn, X: np.ndarray, resolution: int, padding: float):
 
 
 def plot_decision_boundary(predict_fn, X, y, ax=None, *, resolution: int = 200, padding: float = 0.5,
-                           title: str | None = None, cmap: str = "coolwarm", alpha: float = 0.3):
-    """Shade the regions ``predict_fn`` assigns to each class and scatter the points (X, y) on top."""
+                           title: str | None = None, cmap=None, alpha: float = 0.3):
+    """Shade the regions ``predict_fn`` assigns to each class and scatter the points (X, y) on top.
+
+    Class labels get one palette colour each (:data:`CLASS_CMAP`); continuous scores the
+    diverging "RdBu_r" map.  ``cmap`` overrides either."""
     X = _check_points(X)
     y = np.asarray(y).reshape(-1)
     check_same_length(X, y, "X", "y (labels)")
@@ -83,10 +106,14 @@ def plot_decision_boundary(predict_fn, X, y, ax=None, *, resolution: int = 200, 
     xx, yy, zz = _decision_grid(predict_fn, X, _check_resolution(resolution), padding)
     levels = np.unique(np.concatenate([np.unique(zz), np.unique(y).astype(float)]))
     vmin, vmax = float(levels.min()), float(levels.max())
-    if levels.size <= 12 and np.allclose(levels, np.round(levels)):  # class labels: one band each
+    labels = levels.size <= len(PALETTE) and np.allclose(levels, np.round(levels))
+    if labels:  # class labels: one band and one palette colour each
         bounds = np.concatenate([levels - 0.5, [levels[-1] + 0.5]])
-        ax.contourf(xx, yy, zz, levels=bounds, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax)
+        cmap = cmap if cmap is not None else ListedColormap(PALETTE[:levels.size])
+        ax.contourf(xx, yy, zz, levels=bounds, cmap=cmap, alpha=alpha, vmin=vmin - 0.5, vmax=vmax + 0.5)
+        vmin, vmax = vmin - 0.5, vmax + 0.5
     else:  # continuous scores
+        cmap = cmap if cmap is not None else "RdBu_r"
         ax.contourf(xx, yy, zz, levels=20, cmap=cmap, alpha=alpha)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=vmin, vmax=vmax, edgecolors="k", s=25)
     ax.set_xlim(xx.min(), xx.max())
