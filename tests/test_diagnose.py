@@ -136,3 +136,22 @@ def test_labels_are_a_closed_list_with_an_idea_each():
         diagnose.Mistake("made up", "")
     for idea in diagnose.IDEAS.values():  # ideas, not code
         assert "np." not in idea and not re.search(r"\w\(", idea), idea
+
+
+def test_an_update_off_by_its_step_or_going_the_wrong_way():
+    w = np.array([0.5, -1.0, 2.0])
+    grad = np.array([1.0, 2.0, -3.0])
+    right = w - 0.1 * grad  # one gradient step with lr = 0.1
+    m = diagnose.value_mistake(right, w + 0.1 * grad, starts=[w], kwargs={"lr": 0.1})
+    assert m.label == diagnose.SIGN and "change from the input goes the opposite way" in m.detail
+    m = diagnose.value_mistake(right, w - grad, starts=[w], kwargs={"lr": 0.1})
+    assert m.label == diagnose.LEARNING_RATE and "10 = 1/lr times" in m.detail
+    m = diagnose.value_mistake(right, w - 0.01 * grad, starts=[w], scalars={"2": 0.1})
+    assert m.label == diagnose.LEARNING_RATE and "0.1 is argument 2 of the call" in m.detail
+    # through compare: perceptron_update(w, b, x, y, lr) with the step size forgotten
+    case = Case("step", args=(w, 0.0, grad, 1, 0.1), expected=(w + 0.1 * grad, 0.1))
+    reason = compare(case, (w + grad, np.asarray(1.0)))
+    assert "likely off by the learning rate" in reason and "argument 4" in reason
+    assert reason_category(reason, "compare") == "wrong value (likely off by the learning rate)"
+    # an input of the result's shape that is not what the function updates: no claim
+    assert diagnose.update_mistake(right, right + np.array([1.0, 0.0, 0.0]), w) is None

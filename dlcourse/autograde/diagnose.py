@@ -8,8 +8,9 @@ label                                  recognised when
 =====================================  ==================================================
 ``sign flipped``                       got ≈ −expected
 ``transposed``                         got ≈ expectedᵀ (or got's shape is expected's reversed)
-``off by the learning rate``           got / expected is one constant equal to the ``lr``
-                                       argument (or its inverse)
+``off by the learning rate``           got / expected, or the change from an input of the
+                                       result's shape, is one constant equal to the ``lr``
+                                       argument (or a scalar argument, or their inverse)
 ``off by a factor N``                   got / expected is one constant 1/N or N, N ≥ 2 whole
                                        (a mean where a sum is due, or the reverse)
 ``off by a constant factor``           got / expected is one other constant
@@ -114,19 +115,59 @@ def _lr_values(kwargs: Mapping[str, object] | None) -> dict[str, float]:
     return out
 
 
+def update_mistake(expected: np.ndarray, got: np.ndarray, start: np.ndarray, *, rtol: float = 1e-6,
+                   atol: float = 1e-8, steps: Mapping[str, float] | None = None) -> Mistake | None:
+    """The likely mistake of an update ``start → got`` where ``start → expected`` was due (a
+    parameter step): the change goes the other way, or is off by a step size in ``steps``
+    (``{"lr": 0.1}``; the name is how the detail calls it), or by a whole factor N."""
+    exp, got, start = (np.asarray(a, dtype=np.float64) for a in (expected, got, start))
+    if not exp.shape == got.shape == start.shape or not np.all(np.isfinite(start)):
+        return None
+    d_exp, d_got = exp - start, got - start
+    scale = float(np.max(np.abs(d_exp)))
+    big = np.abs(d_exp) > 1e-6 * scale
+    if scale == 0.0 or not np.any(d_got):
+        return None
+    r = float(np.median(d_got[big] / d_exp[big]))
+    if r == 0.0 or np.isclose(r, 1.0, rtol=1e-9) or \
+            not np.allclose(d_got, r * d_exp, rtol=max(rtol, 1e-6), atol=max(atol, 1e-9) * max(1.0, abs(r))):
+        return None
+    if np.isclose(r, -1.0, rtol=1e-6):
+        return Mistake(SIGN, "every change from the input goes the opposite way of the expected one")
+    for name, lr in (steps or {}).items():
+        for factor, word in ((lr, ""), (1.0 / lr, "1/")):
+            if np.isclose(abs(r), factor, rtol=1e-6):
+                sign = ", in the opposite direction" if r < 0 else ""
+                symbol, note = (name, f"{name} = {_num(lr)}") if not name.startswith("argument ") else \
+                    (_num(lr), f"{_num(lr)} is {name} of the call")
+                return Mistake(LEARNING_RATE, f"every change from the input is {_num(factor)} = {word}{symbol} times "
+                               f"the expected one{sign} ({note}): the step size applied twice or not at all?")
+    return None
+
+
 def value_mistake(expected: np.ndarray, got: np.ndarray, *, rtol: float = 1e-6, atol: float = 1e-8,
-                  kwargs: Mapping[str, object] | None = None, sizes: Iterable[int] = ()) -> Mistake | None:
+                  kwargs: Mapping[str, object] | None = None, sizes: Iterable[int] = (),
+                  starts: Iterable[np.ndarray] = (), scalars: Mapping[str, float] | None = None) -> Mistake | None:
     """The likely mistake behind ``got`` (same shape as ``expected``, finite floats), or None.
 
     ``kwargs`` are the case's keyword arguments (a ``lr=`` there is recognised as the factor),
     ``sizes`` the axis lengths of its array arguments (a factor N that is one of them is named
-    as a mean-vs-sum slip over that axis).
+    as a mean-vs-sum slip over that axis).  ``starts`` are the case's array arguments: one of
+    the result's shape may be what the function updates (:func:`update_mistake`, with the
+    ``lr``-like keywords and the other positional ``scalars`` as candidate step sizes).
     """
     exp = np.asarray(expected, dtype=np.float64)
     got = np.asarray(got, dtype=np.float64)
     if exp.shape != got.shape or exp.size == 0 or not (np.all(np.isfinite(exp)) and np.all(np.isfinite(got))):
         return None
     tol = dict(rtol=max(rtol, 1e-6), atol=max(atol, 1e-9))
+    steps = {**_lr_values(kwargs), **{f"argument {k}": v for k, v in (scalars or {}).items()}}
+    for start in starts:
+        start = np.asarray(start)
+        if start.shape == exp.shape and start.dtype.kind == "f" and not np.allclose(start, exp):
+            found = update_mistake(exp, got, start, rtol=rtol, atol=atol, steps=steps)
+            if found is not None:
+                return found
     scale = float(np.max(np.abs(exp)))
     if scale == 0.0:
         return None
@@ -142,7 +183,9 @@ def value_mistake(expected: np.ndarray, got: np.ndarray, *, rtol: float = 1e-6, 
         ratios = got[big] / exp[big]
         r = float(np.median(ratios))
         sizes = set(sizes)
-        if r != 0.0 and np.allclose(ratios, r, rtol=1e-6, atol=0.0) and not np.isclose(r, 1.0, rtol=1e-9):
+        # one factor explains every entry, within the case's own tolerance
+        if r != 0.0 and np.allclose(got, r * exp, rtol=tol["rtol"], atol=tol["atol"] * abs(r)) \
+                and not np.isclose(r, 1.0, rtol=1e-9):
             for key, lr in _lr_values(kwargs).items():
                 for factor, word in ((lr, ""), (1.0 / lr, "1/")):
                     if np.isclose(abs(r), factor, rtol=1e-6):

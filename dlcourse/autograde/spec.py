@@ -129,7 +129,8 @@ def format_value(value: Any) -> str:
 
 
 def _context(case: Case) -> dict[str, Any]:
-    """What a diagnosis may use of the case: its keyword arguments and its arrays' axis lengths."""
+    """What a diagnosis may use of the case: its keyword arguments, its arrays (and their axis
+    lengths) and its positional float scalars (candidate step sizes)."""
     sizes: set[int] = set()
 
     def walk(v: Any) -> None:
@@ -141,7 +142,11 @@ def _context(case: Case) -> dict[str, Any]:
 
     walk(case.args)
     walk(list(case.kwargs.values()))
-    return {"kwargs": dict(case.kwargs), "sizes": sizes}
+    values = [*case.args, *case.kwargs.values()]
+    starts = [v for v in values if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+    scalars = {str(k): float(v) for k, v in enumerate(case.args)
+               if isinstance(v, float) and v == v and v not in (0.0, 1.0, -1.0)}
+    return {"kwargs": dict(case.kwargs), "sizes": sizes, "starts": starts, "scalars": scalars}
 
 
 def _likely(mistake: Any) -> str:
