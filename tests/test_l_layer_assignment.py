@@ -9,6 +9,7 @@ The cases run here in-process on functions compiled from the solution notebook's
 
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 
@@ -37,8 +38,9 @@ def _namespace(replace: dict[str, str] | None = None) -> dict:
     return ns
 
 
+@functools.cache  # the cases are computed once; every call gets fresh copies of their arguments
 def _cases(qid):
-    return [("public", c) for c in module_cases(PUBLIC, qid)] + [("hidden", c) for c in module_cases(HIDDEN, qid)]
+    return tuple([("public", c) for c in module_cases(PUBLIC, qid)] + [("hidden", c) for c in module_cases(HIDDEN, qid)])
 
 
 def _outcomes(fn, qid) -> dict[str, str | None]:
