@@ -61,11 +61,11 @@ def torch_trained(W1, b1, W2, b2, X, Y, steps: int = 200, lr: float = 0.1, activ
     return tuple(p.detach().numpy().copy() for p in params[:3])
 
 
-def _trained_case(name: str, start, X, Y, want: int, **kw) -> Case:
+def _trained_case(name: str, start, X, Y, want: int, hint: str = "", **kw) -> Case:
     trained = torch_trained(*start, X, Y, **kw)
     got = oracle_distinct_units(*trained)
     assert got == want, f"{name}: training gave {got} distinct units, the case expects {want}"
-    return Case(name, args=trained, expected=got)
+    return Case(name, args=trained, expected=got, hint=hint)
 
 
 def cases_count_distinct_units() -> list[Case]:
@@ -92,7 +92,8 @@ def cases_count_distinct_units() -> list[Case]:
         _trained_case("tanh 3-6-1, constant start, 200 SGD steps", const, X, Y, 1),
         _trained_case("sigmoid 2-3-1 on XOR from zeros, 300 steps", zero, Xx, Yx, 1, steps=300, activation="sigmoid"),
         _trained_case("unit 4 an exact copy of unit 1, trained: the copies stay together", copied, X[:, :2], Y, 4),
-        _trained_case("a copy in the incoming weights only: training separates it", half, X[:, :2], Y, 5),
+        _trained_case("a copy in the incoming weights only: training separates it", half, X[:, :2], Y, 5,
+                      hint="Compare the outgoing weights too."),
         _trained_case("three outputs, cross-entropy, one unit copied in and out", multi, Xm, Ym, 5, steps=150, lr=0.05),
         Case("units that differ only in their bias", args=bias_only, expected=oracle_distinct_units(*bias_only)),
         Case("a copy perturbed by 1e-10 (below the default atol)", args=near, expected=oracle_distinct_units(*near)),

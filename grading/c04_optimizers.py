@@ -59,7 +59,8 @@ def cases_adagrad_step() -> list[Case]:
         Case("one parameter, defaults, step 3 after a large and an opposite gradient",
              args=(dflt[2]["w"], np.array([1e-3]), dflt[2]["sum"]), expected=(dflt[3]["w"], dflt[3]["sum"])),
         Case("gradients of the size of eps (and an exact 0)", args=(np.ones(3), tiny, np.zeros(3)), kwargs={"lr": 1.0},
-             expected=(tiny_traj[1]["w"], tiny_traj[1]["sum"]), atol=1e-30),
+             expected=(tiny_traj[1]["w"], tiny_traj[1]["sum"]), atol=1e-30,
+             hint="torch adds eps to the square root of the sum, not under it."),
     ]
 
 
@@ -83,7 +84,8 @@ def cases_adadelta_step() -> list[Case]:
              expected=(dflt[4]["w"], dflt[4]["square_avg"], dflt[4]["acc_delta"])),
         Case("gradients of the size of sqrt(eps), step 3: eps is under both square roots",
              args=(small[2]["w"], G_small[2], small[2]["square_avg"], small[2]["acc_delta"]),
-             expected=(small[3]["w"], small[3]["square_avg"], small[3]["acc_delta"]), atol=1e-20),
+             expected=(small[3]["w"], small[3]["square_avg"], small[3]["acc_delta"]), atol=1e-20,
+             hint="In AdaDelta eps sits inside both square roots."),
         Case("a zero gradient after 5 steps: nothing moves, both averages decay",
              args=(traj[5]["w"], np.zeros((3, 3)), traj[5]["square_avg"], traj[5]["acc_delta"], 0.5, 0.95, 1e-4),
              expected=(pause[6]["w"], pause[6]["square_avg"], pause[6]["acc_delta"])),

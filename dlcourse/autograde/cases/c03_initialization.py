@@ -149,7 +149,8 @@ def cases_count_distinct_units() -> list[Case]:
         Case("constant initialisation: one unit, four copies", args=const, expected=oracle_distinct_units(*const)),
         Case("random initialisation: four different units", args=rand, expected=oracle_distinct_units(*rand)),
         Case("two equal pairs coming in, one pair differing going out", args=(W1, np.zeros(4), W2),
-             expected=oracle_distinct_units(W1, np.zeros(4), W2)),
+             expected=oracle_distinct_units(W1, np.zeros(4), W2),
+             hint="Units with the same incoming weights but different outgoing weights get different gradients."),
     ]
 
 

@@ -183,7 +183,8 @@ def cases_adadelta_step() -> list[Case]:
     traj = torch_trajectory("Adadelta", w0, G)
     return [
         Case("first step (defaults lr 1, rho 0.9, eps 1e-6)", args=(w0, G[0], traj[0]["square_avg"], traj[0]["acc_delta"]),
-             expected=(traj[1]["w"], traj[1]["square_avg"], traj[1]["acc_delta"])),
+             expected=(traj[1]["w"], traj[1]["square_avg"], traj[1]["acc_delta"]),
+             hint="The first update uses the update average from before the step (zero), with eps under its root."),
         Case("step 6 from torch's state after 5 steps",
              args=(traj[5]["w"], G[5], traj[5]["square_avg"], traj[5]["acc_delta"]),
              expected=(traj[6]["w"], traj[6]["square_avg"], traj[6]["acc_delta"])),

@@ -245,7 +245,8 @@ def cases_gaussian_noise_forward() -> list[Case]:
     return [
         Case("(40, 50) constant input, std 0.5, train mode", args=(x, 0.5, Rng(0)), check=noise_validator(x, 0.5)),
         Case("(20, 30) ramp, std 2", args=(x2, 2.0, Rng(1)), check=noise_validator(x2, 2.0)),
-        Case("eval mode is the identity", args=(x2, 2.0, Rng(2)), kwargs={"training": False}, expected=x2),
+        Case("eval mode is the identity", args=(x2, 2.0, Rng(2)), kwargs={"training": False}, expected=x2,
+             hint="With training=False the layer adds nothing."),
     ]
 
 
@@ -258,7 +259,7 @@ def cases_label_smoothing_cross_entropy() -> list[Case]:
         Case("2 samples, 3 classes, label_smoothing 0.1", args=(z, y, 0.1), expected=oracle_smoothed_ce(z, y, 0.1),
              rtol=1e-6, atol=1e-8),
         Case("6 samples, 4 classes, no smoothing (plain cross-entropy)", args=(z2, y2), expected=oracle_smoothed_ce(z2, y2, 0.0),
-             rtol=1e-6, atol=1e-8),
+             rtol=1e-6, atol=1e-8, hint="With label_smoothing 0 the target is one-hot; is the loss a mean over the samples?"),
         Case("6 samples, 4 classes, label_smoothing 0.3", args=(z2, y2), kwargs={"label_smoothing": 0.3},
              expected=oracle_smoothed_ce(z2, y2, 0.3), rtol=1e-6, atol=1e-8),
     ]
