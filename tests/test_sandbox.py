@@ -482,3 +482,16 @@ def test_the_opt_in_is_read_from_the_course_copy_not_from_the_submission(tmp_pat
     (q,) = [q for q in record["questions"] if q["qid"] == "l2_penalty"]
     assert q["points"] == 0 and q["lost"]
     assert all("import of 'torch' is not allowed" in lost["reason"] for lost in q["lost"]), q["lost"]
+
+
+def test_torch_file_access_below_the_audit_hook_still_sees_no_course_files():
+    """torch opens files in C (``torch.from_file``), where the audit hook cannot see it: the
+    operating system's sandbox is what keeps the solutions out of reach, with torch opted in."""
+    target = ROOT / "solutions" / "07_pytorch_workflow.ipynb"
+    code = ("import torch\n\ndef f():\n"
+            f"    return torch.from_file({str(target)!r}, size=16, dtype=torch.uint8).numpy().astype(float)\n")
+    case = Case("from_file", expected=np.zeros(16))
+    control = sandbox.run_case([("c", code)], "f", case, TORCH_LIMITS, allow_imports=("torch",), isolated=False)
+    assert control.ok and bytes(control.value.astype(np.uint8)) == target.read_bytes()[:16], control.reason
+    got = sandbox.run_case([("c", code)], "f", case, TORCH_LIMITS, allow_imports=("torch",))
+    assert not got.ok and "RuntimeError" in got.reason, got.reason
