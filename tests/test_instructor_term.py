@@ -390,3 +390,20 @@ def test_summary_page_is_offline_and_keeps_hidden_cases_hidden(term):
         for fb in (out / "feedback").iterdir():
             assert name not in fb.read_text(), (name, fb.name)
     assert "4 students" in page or "5 students" in page
+
+
+def test_export_rewrites_the_gradebooks_without_regrading(term):
+    out = _copy(term, "exported")
+    (term["base"] / "assignments2.csv").write_text(
+        ASSIGNMENTS + "02_backprop,Backprop,502,Exercise 02,2026-10-12T23:59:00+00:00\n")
+    assert main(["--course", str(ROOT), "export", str(out), "--assignments", str(term["base"] / "assignments2.csv"),
+                 "--late-per-day", "5", "--late-max", "50", "--grace-min", "10"]) == 0
+    rows = list(csv.reader((out / "canvas.csv").read_text().splitlines()))
+    assert rows[0][5:] == ["Perceptron (501)", "Backprop (502)"]
+    backprop_max = sum(q.points for q in nbmod.questions(nbmod.read(ROOT / "solutions" / "02_backprop.ipynb")))
+    assert float(rows[1][6]) == backprop_max  # a fixed maximum before anyone hands it in
+    body = {r[1]: r for r in rows[2:]}
+    assert float(body["22222"][5]) == pytest.approx(AUTO_MAX * 0.9)  # 2 days × the new 5 %
+    assert all(float(r[6]) == 0 for r in rows[2:])
+    long = [r for r in _rows(out / "grades_long.csv") if r["assignment"] == "02_backprop"]
+    assert {r["status"] for r in long} == {"missing"} and len(long) == 5
