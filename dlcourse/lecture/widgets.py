@@ -433,6 +433,8 @@ def batchnorm_update(shift: float = 3.0, scale: float = 2.0, gamma: float = 1.0,
         ax.hist(eval_out[:, 0], bins=bins, alpha=0.5, label="eval mode (running averages)")
         ax.set_title(f"running mean {result['running_mean']:.2f} (true {shift:g}), "
                      f"running var {result['running_var']:.2f} (true {scale**2:g})", fontsize=9)
+        ax.set_xlabel("value of the feature (input units; outputs are standardised, unitless)")
+        ax.set_ylabel(f"count in the last batch of {batch_size}")
         ax.legend(fontsize=8)
     return result
 
