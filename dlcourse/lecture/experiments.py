@@ -159,13 +159,14 @@ def nesterov_classic(grad: Callable[[np.ndarray], np.ndarray], theta0, lr: float
 
 
 def compare_optimizers_digits(optimizers: dict[str, Callable], epochs: int = 20, hidden: int = 64,
-                              batch_size: int = 64, rng: np.random.Generator | int | None = 0) -> dict:
+                              batch_size: int = 64, rng: np.random.Generator | int | None = 0,
+                              progress: bool = True) -> dict:
     """Train the same 64-``hidden``-10 ReLU MLP (same initial weights) with each optimizer factory.
 
     Inputs are z-scored with a :class:`~dlcourse.data.Standardizer` fitted on the training split.
     ``rng`` draws the split, then one seed for the initial weights and one for the batch order,
     both shared by every optimizer so that only the optimizer differs between the runs.
-    Returns ``{name: History}`` from :func:`dlcourse.train.fit`.
+    Returns ``{name: History}`` from :func:`dlcourse.train.fit` (``progress``: its tqdm bar per run).
     """
     from dlcourse.train import fit
 
@@ -181,7 +182,7 @@ def compare_optimizers_digits(optimizers: dict[str, Callable], epochs: int = 20,
         model = build_mlp([X.shape[1], hidden, 10], "relu", init="he_normal", rng=init_seed)
         results[name] = fit(model, losses.cross_entropy, factory(model.parameters()),
                             train=(Xtr, ytr), val=(Xva, yva), epochs=epochs, batch_size=batch_size,
-                            rng=order_seed, progress=False)
+                            rng=order_seed, progress=progress)
     return results
 
 
