@@ -6,7 +6,7 @@ hidden-case rule of the student feedback: a category only (``wrong shape``, ``ti
 ...; :func:`~dlcourse.autograde.spec.reason_category`), never a hidden case's name, inputs,
 expected values or output, so the page can be shown to teaching assistants or the class.
 The histogram (``histogram.png``, drawn with matplotlib's Agg backend) shows the students'
-total scores in percent; ``summary.html`` embeds it as a data URI and needs no network.
+total scores in percent (the roster's students, when there is a roster); ``summary.html`` embeds it as a data URI and needs no network.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def question_stats(records: list[dict]) -> list[dict]:
 
 
 def totals(out_dir: str | Path) -> list[dict]:
-    """Each student's score and maximum over all assignments (from the folder's state)."""
+    """Each student's score and maximum over all assignments (from the folder's state); with a
+    roster, the roster's students only."""
     state = results.load_state(out_dir)
     if state is None:
         raise results.ResultsError(f"{out_dir} holds no results")
@@ -68,6 +69,8 @@ def totals(out_dir: str | Path) -> list[dict]:
                          late=LatePolicy.from_dict(state.get("late")))
     by: dict[str, dict] = {}
     for r in rows:
+        if roster is not None and not r["on_roster"]:  # an unknown submitter is not in the class
+            continue
         t = by.setdefault(r["student"], {"student": r["student"], "score": 0.0, "max": 0.0, "missing": 0})
         t["score"] += float(r["score"])
         t["max"] += float(r["max_points"])
@@ -80,11 +83,13 @@ def histogram_png(percents: list[float]) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
     ax.hist(percents, bins=list(range(0, 101, 10)), color="#4c72b0", edgecolor="white")
     ax.set_xlabel("total score (%)")
     ax.set_ylabel("students")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(0, 100)
     ax.set_title(f"{len(percents)} students")
     fig.tight_layout()
