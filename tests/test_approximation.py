@@ -77,3 +77,17 @@ def test_bad_input():
         ap.mlp_edges([2, 2, 2], skips=[(0, 1)])
     with pytest.raises(ValueError, match="finite"):
         ap.staircase_network(lambda x: x * np.nan, 3, 0.0, 1.0)
+
+
+def test_explorer_callback_draws_and_reports():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    out = ap.construction_update(width=9, steepness=10.0, ax=ax)
+    assert len(ax.lines) == 10 + 2  # ten bumps, the network, the target
+    assert out["error"] == pytest.approx(ap.max_error(lambda x: np.sin(2 * x) + 0.3 * x, 9, 0.0, 2 * np.pi, 10.0, n_grid=4001))
+    assert out["error"] <= out["bound"]
+    assert "9 hidden units" in ax.get_title() and f"{out['error']:.3f}" in ax.get_title()
+    # a flatter sigmoid (small s) blurs the steps: the error grows
+    assert ap.construction_update(width=9, steepness=0.5)["error"] > out["error"]
+    plt.close(fig)

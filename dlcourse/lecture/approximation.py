@@ -19,7 +19,7 @@ from dlcourse.validation import as_float_array, check_count, check_positive
 
 __all__ = ["staircase_network", "network_as_mlp", "staircase_forward", "staircase_error_bound",
            "max_error", "dag_depth", "mlp_edges", "depth_definitions", "plot_construction",
-           "plot_error_vs_width"]
+           "plot_error_vs_width", "construction_update", "construction_explorer"]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -213,3 +213,37 @@ def plot_error_vs_width(widths, errors, bounds=None, ax=None):
     ax.set_title("error falls like 1/width")
     ax.legend(loc="lower left", fontsize=8)
     return ax
+
+
+def construction_update(width: int = 9, steepness: float = 10.0, ax=None) -> dict[str, float]:
+    """The explorer's callback: draw :func:`plot_construction` for f(x) = sin(2x) + 0.3x on
+    [0, 2π] and return the measured sup error and the proved bound (Lipschitz constant 2.3)."""
+    f = _explorer_target
+    plot_construction(f, width, 0.0, 2 * np.pi, steepness=steepness, ax=ax)
+    err = max_error(f, width, 0.0, 2 * np.pi, steepness=steepness, n_grid=4001)
+    bound = staircase_error_bound(2.3, width, 0.0, 2 * np.pi, steepness=steepness)
+    if ax is not None:
+        ax.set_title(f"{width} hidden units, steepness {steepness:g}: max error {err:.3f} (bound {bound:.3f})")
+    return {"error": err, "bound": bound}
+
+
+def _explorer_target(x):
+    return np.sin(2 * x) + 0.3 * x
+
+
+def construction_explorer():
+    """Sliders for the width and the steepness s = k h; redraws on release."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def show(width, steepness):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        construction_update(width, steepness, ax=ax)
+        plt.show()
+        plt.close(fig)
+
+    return widgets.interactive(
+        show,
+        width=widgets.IntSlider(value=9, min=1, max=60, description="hidden units", continuous_update=False),
+        steepness=widgets.FloatLogSlider(value=10.0, base=10, min=-0.5, max=2, description="steepness s",
+                                         continuous_update=False))
