@@ -1,7 +1,7 @@
 """A term in miniature: 20 synthetic students through the instructor's whole loop.
 
 Writes, under OUT (default /tmp/dlcourse_term_demo): a roster of 20 students, a Canvas
-"Download Submissions" folder for assignments 01 and 02 (18 students hand in; some complete,
+"Download Submissions" folder for assignments 01 and 02 (19 students hand in 01, 18 hand in 02; some complete,
 some partial, some late, one with a graded cell that lost its tag, one submitter who is not on
 the roster), grades it into OUT/grades with a deadline and a late policy, fills and imports the
 hand-grading sheets, and writes the summary page.  Prints the first lines of the Canvas CSV,
