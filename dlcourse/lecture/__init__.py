@@ -5,7 +5,9 @@
   explorers (their callbacks are plain functions, tested without a browser);
 * :mod:`~dlcourse.lecture.surfaces`: 2-D loss surfaces and optimizer trajectories on them;
 * :mod:`~dlcourse.lecture.perceptron_limits`: notebook 01's measurements;
-* :mod:`~dlcourse.lecture.experiments`: the seeded experiments of notebooks 03, 04 and 06.
+* :mod:`~dlcourse.lecture.experiments`: the seeded experiments of notebooks 03, 04 and 06;
+* :mod:`~dlcourse.lecture.approximation`: notebook 01's universal approximation and depths;
+* :mod:`~dlcourse.lecture.depth`: notebook 03's experiments at depth (numpy or torch).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("config", "experiments", "perceptron_limits", "plots", "surfaces", "widgets")
+_SUBMODULES = ("approximation", "config", "depth", "experiments", "perceptron_limits", "plots", "surfaces",
+               "widgets")
 __all__ = list(_SUBMODULES)
 
 
