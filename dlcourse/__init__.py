@@ -21,7 +21,7 @@ from typing import Any
 __version__ = "0.2.0"
 
 _SUBMODULES = (
-    "activations", "autodiff", "data", "functional", "gradcheck", "init", "losses", "nn", "optim",
+    "activations", "autodiff", "data", "diagnostics", "functional", "gradcheck", "init", "losses", "nn", "optim",
     "regularization", "torch", "train", "validation", "models", "lecture", "autograde",
 )
 
