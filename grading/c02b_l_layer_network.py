@@ -22,6 +22,9 @@ from dlcourse.autograde.spec import Case, Limits, Rng
 
 TOPIC = "02b_l_layer_network"
 
+#: the logits of the hidden cost case that only a closed-form dZ computes within the CPU limit
+LARGE_LOGITS = (64, 4096)
+
 # train runs a whole training loop per case; the others are a few matrix products
 LIMITS = {"train": Limits(cpu_s=15.0, wall_s=40.0)}
 
@@ -149,11 +152,16 @@ def cases_compute_cost() -> list[Case]:
     one, y_one = rng.normal(size=(1, 2)), np.array([1])
     sure = np.array([[12.0, -3.0, 0.0], [0.0, 15.0, 1.0]])  # confident and right: a small loss
     y_sure = np.array([0, 1])
+    many, y_many = 2.0 * rng.normal(size=LARGE_LOGITS), rng.integers(0, LARGE_LOGITS[1], size=LARGE_LOGITS[0])
     return [
         Case("N = 20, 10 classes", args=(logits, y), expected=torch_cost(logits, y)),
         Case("logits near ±800", args=(big, y_big), expected=torch_cost(big, y_big), atol=1e-10),
         Case("one sample, two classes", args=(one, y_one), expected=torch_cost(one, y_one)),
         Case("confident, correct predictions", args=(sure, y_sure), expected=torch_cost(sure, y_sure), atol=1e-12),
+        # 2^18 logits: the derived dZ takes milliseconds; finite differences of J need 2·C passes even with
+        # every sample's logit perturbed together, far beyond the CPU limit
+        Case(f"N = {LARGE_LOGITS[0]}, {LARGE_LOGITS[1]} classes", args=(many, y_many), expected=torch_cost(many, y_many),
+             hint="Derive dZ in closed form: a numerical gradient is far too slow for many classes."),
     ]
 
 

@@ -88,6 +88,8 @@ def cases_count_distinct_units() -> list[Case]:
     bias_only = (np.tile(Wn[0], (3, 1)), np.array([0.0, 1e-3, -1e-3]), np.tile(W2n[:, :1], (1, 3)))
     near = (np.vstack([Wn, Wn[0] + 1e-10]), np.zeros(5), np.hstack([W2n, W2n[:, :1]]))
     close = (np.vstack([Wn, Wn[1] + 0.01, Wn[3] - 0.02]), np.zeros(6), np.hstack([W2n, W2n[:, 1:2], W2n[:, 3:4]]))
+    out_only = (np.tile(Wn[2], (4, 1)), np.full(4, 0.3), np.column_stack([W2n[:, 0], W2n[:, 1], W2n[:, 0], W2n[:, 3]]))
+    assert oracle_distinct_units(*out_only) == 3  # units 0 and 2 are copies; 1 and 3 differ only in W2
     return [
         _trained_case("tanh 3-6-1, constant start, 200 SGD steps", const, X, Y, 1),
         _trained_case("sigmoid 2-3-1 on XOR from zeros, 300 steps", zero, Xx, Yx, 1, steps=300, activation="sigmoid"),
@@ -101,6 +103,9 @@ def cases_count_distinct_units() -> list[Case]:
              expected=oracle_distinct_units(*close, atol=0.05)),
         Case("the same near-copies with the default atol", args=close, expected=oracle_distinct_units(*close)),
         Case("H = 1: a layer of a single unit", args=(Wn[:1], np.zeros(1), W2n[:, :1]), expected=1),
+        # untrained: copies in the incoming weights and bias that differ only going out are distinct units
+        Case("units equal coming in, different going out", args=out_only, expected=oracle_distinct_units(*out_only),
+             hint="Compare the outgoing weights too."),
     ]
 
 

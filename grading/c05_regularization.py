@@ -21,6 +21,9 @@ from dlcourse.autograde.spec import Case, Rng
 
 TOPIC = "05_regularization"
 
+#: the logits of the hidden label-smoothing case that only a closed-form gradient computes within the CPU limit
+LARGE = (64, 4096)
+
 
 def torch_dropout_backward(dout: np.ndarray, u: np.ndarray, p: float) -> np.ndarray:
     """Autograd through out = x ⊙ m / (1 − p), m = [u >= p] (torch's inverted dropout with a given mask)."""
@@ -162,6 +165,7 @@ def cases_label_smoothing_cross_entropy() -> list[Case]:
     zl, yl = np.array([[1000.0, -1000.0, 0.0], [-500.0, 700.0, 699.0]]), np.array([1, 2])  # e^z overflows
     z1, y1 = rng.normal(size=(1, 5)), np.array([4])
     z2, y2 = rng.normal(size=(8, 2)), rng.integers(0, 2, size=8)
+    zbig, ybig = 2.0 * rng.normal(size=LARGE), rng.integers(0, LARGE[1], size=LARGE[0])
     return [
         Case("32 samples, 10 classes, label_smoothing 0.1", args=(z, y, 0.1), expected=torch_smoothed_ce(z, y, 0.1)),
         Case("huge logits (±1000): a stable log-softmax", args=(zl, yl, 0.2), expected=torch_smoothed_ce(zl, yl, 0.2),
@@ -170,4 +174,9 @@ def cases_label_smoothing_cross_entropy() -> list[Case]:
              expected=torch_smoothed_ce(z1, y1, 1.0)),
         Case("two classes, label_smoothing 0.05", args=(z2, y2, 0.05), expected=torch_smoothed_ce(z2, y2, 0.05)),
         Case("32 samples, 10 classes, default (no smoothing)", args=(z, y), expected=torch_smoothed_ce(z, y, 0.0)),
+        # 2^18 logits: the derived gradient takes milliseconds; finite differences need 2·C forward passes even
+        # with every sample's logit perturbed together, far beyond the CPU limit
+        Case(f"{LARGE[0]} samples, {LARGE[1]} classes, label_smoothing 0.1", args=(zbig, ybig, 0.1),
+             expected=torch_smoothed_ce(zbig, ybig, 0.1),
+             hint="Derive the gradient in closed form: a numerical gradient is far too slow for many classes."),
     ]

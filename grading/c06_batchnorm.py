@@ -14,6 +14,9 @@ from dlcourse.autograde.spec import Case
 
 TOPIC = "06_batchnorm"
 
+#: the shape of the hidden backward case that only a closed-form dx computes within the CPU limit
+LARGE = (8192, 32)
+
 
 def _t(a):
     import torch
@@ -100,6 +103,8 @@ def cases_batchnorm_backward() -> list[Case]:
     dl = rng.normal(size=(10, 2))
     xw, (gw, _) = rng.normal(size=(64, 3)), _params(rng, 3)
     dw = np.tile(rng.normal(size=3), (64, 1))  # the same upstream gradient for every sample
+    xbig, (gbig, _) = 1.0 + 2.0 * rng.normal(size=LARGE), _params(rng, LARGE[1])
+    dbig = rng.normal(size=LARGE)
     return [
         Case("16×6 batch", args=(dout, x, g), expected=torch_backward(dout, x, g)),
         Case("64×3 batch, dout equal in every row: dx and dgamma vanish", args=(dw, xw, gw), expected=torch_backward(dw, xw, gw),
@@ -109,6 +114,10 @@ def cases_batchnorm_backward() -> list[Case]:
         Case("one feature with offset 50", args=(d1, x1, g1), expected=torch_backward(d1, x1, g1)),
         Case("gamma with a zero and a negative entry, eps = 0.5", args=(dl, xl, gl), kwargs={"eps": 0.5},
              expected=torch_backward(dl, xl, gl, eps=0.5)),
+        # 2^18 entries: the derived formula takes milliseconds; finite differences of the forward pass need
+        # 2·N·D forward passes (or 2·N with the columns perturbed together), far beyond the CPU limit
+        Case(f"a large batch, {LARGE[0]}×{LARGE[1]}", args=(dbig, xbig, gbig), expected=torch_backward(dbig, xbig, gbig),
+             hint="Derive dx in closed form: a numerical gradient is far too slow for a large batch."),
     ]
 
 
