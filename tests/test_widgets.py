@@ -266,3 +266,21 @@ def test_plots_0506_draw_what_they_are_given():
     grid = plots.plot_digit_grid(np.zeros((3, 64)), titles=["a", "b", "c"], ncols=2)
     assert len(grid.axes) == 4 and grid.axes[0].get_title() == "a"
     plt.close(grid)
+
+
+def test_explorer_wires_a_notebooks_own_callback_to_its_controls():
+    import ipywidgets
+
+    from dlcourse.lecture import widgets
+
+    calls = []
+
+    def draw(k=1, ax=None):
+        calls.append(k)
+        ax.plot([0, k])
+        return k
+
+    w = widgets.explorer(draw, k=ipywidgets.IntSlider(value=3, min=1, max=5, continuous_update=False))
+    assert isinstance(w, ipywidgets.interactive) and calls == [3]
+    w.children[0].value = 5
+    assert calls == [3, 5] and w.result == 5

@@ -7,7 +7,10 @@
 * :mod:`~dlcourse.lecture.perceptron_limits`: notebook 01's measurements;
 * :mod:`~dlcourse.lecture.experiments`: the seeded experiments of notebooks 03, 04 and 06;
 * :mod:`~dlcourse.lecture.approximation`: notebook 01's universal approximation and depths;
-* :mod:`~dlcourse.lecture.depth`: notebook 03's experiments at depth (numpy or torch).
+* :mod:`~dlcourse.lecture.depth`: notebook 03's experiments at depth (numpy or torch);
+* :mod:`~dlcourse.lecture.mnist_experiments`: the full-scale MNIST runs of notebooks 04-06 (torch);
+* :mod:`~dlcourse.lecture.site`: ``make html``, the notebooks as an offline static site;
+* :mod:`~dlcourse.lecture.lab`: ``make lab``'s pre-save hook (course notebooks saved without outputs).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("approximation", "config", "depth", "experiments", "perceptron_limits", "plots", "surfaces",
-               "widgets")
+_SUBMODULES = ("approximation", "config", "depth", "experiments", "lab", "mnist_experiments", "perceptron_limits",
+               "plots", "site", "surfaces", "widgets")
 __all__ = list(_SUBMODULES)
 
 

@@ -123,9 +123,10 @@ def render(nb, name: str, mathjax_url: str) -> tuple[str, int, int]:
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     soup = BeautifulSoup(body, features="html.parser")
     for script in soup.find_all("script", src=True):
-        if "require" in script["src"]:  # the template's unconditional require.js, from a CDN
+        src = str(script["src"])
+        if "require" in src:  # the template's unconditional require.js, from a CDN
             script.decompose()
-        elif script["src"].startswith("mathjax/"):
+        elif src.startswith("mathjax/"):
             script.insert_before(_mathjax_fonts(soup))
     images = soup.find_all("img")
     missing = sum(img.get("alt") in (None, "", NBCONVERT_DEFAULT_ALT) for img in images)

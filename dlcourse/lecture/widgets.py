@@ -34,6 +34,16 @@ def _explorer(callback, figsize=(6, 4), **controls):
     return widgets.interactive(show, **controls)
 
 
+def explorer(callback, *, figsize=(6, 4), **controls):
+    """An explorer for a notebook's own callback: ``callback(**values, ax=ax)`` draws on ``ax``.
+
+    ``controls`` are ipywidgets controls (or anything ``ipywidgets.interactive`` accepts), one per
+    keyword of ``callback``; give an expensive callback ``continuous_update=False`` controls so it
+    runs once when a slider is released, not at every step of a drag.
+    """
+    return _explorer(callback, figsize=figsize, **controls)
+
+
 # ---------------------------------------------------------------------------------------------
 # Notebooks 01-02: perceptron, backprop
 # ---------------------------------------------------------------------------------------------
