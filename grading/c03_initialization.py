@@ -147,11 +147,15 @@ def cases_clip_grad_norm() -> list[Case]:
     one = [rng.normal(size=(6,)) * 100.0]
     zero = [np.zeros((2, 3)), np.zeros(3)]
     below = [np.array([1.0, 2.0]), np.array([[2.0]])]  # norm 3
+    tiny = [np.array([6e-6, 0.0]), np.array([[8e-6]])]  # norm 1e-5
     return [
         Case("three arrays of different shapes, max_norm 5", args=(gs, 5.0), expected=torch_clip(gs, 5.0)),
         Case("one huge gradient, max_norm 0.5", args=(one, 0.5), expected=torch_clip(one, 0.5)),
         Case("all-zero gradients stay zero (no division by 0)", args=(zero, 1.0), expected=torch_clip(zero, 1.0)),
         Case("norm 3 below max_norm 10: unchanged, total 3", args=(below, 10.0), expected=torch_clip(below, 10.0)),
+        # ‖g‖ = 1e-5 clipped to 1e-6: the 1e-6 in the denominator changes the factor by 10 %
+        Case("a tiny gradient clipped to a tiny max_norm", args=(tiny, 1e-6), expected=torch_clip(tiny, 1e-6),
+             atol=1e-18, hint="Keep the small constant in the denominator of the clip factor."),
     ]
 
 

@@ -60,6 +60,16 @@ def test_a_symmetry_count_without_the_outgoing_weights_loses_a_hidden_case():
     assert _failed("03_initialization", "count_distinct_units", incoming_only)
 
 
+def test_clipping_without_the_small_constant_in_the_denominator_loses_a_hidden_case():
+    def no_eps(grads, max_norm):
+        total = float(np.sqrt(sum(np.sum(g * g) for g in grads)))
+        coef = min(1.0, max_norm / total) if total > 0 else 1.0
+        return (total, *(g * coef for g in grads))
+
+    assert _failed("03_initialization", "clip_grad_norm", _solution("03_initialization")["clip_grad_norm"]) == []
+    assert _failed("03_initialization", "clip_grad_norm", no_eps)
+
+
 # --- backward passes by finite differences ---------------------------------------------------
 
 
