@@ -239,6 +239,24 @@ def test_a_cell_found_by_name_must_define_the_function_at_top_level():
     assert "not found" in extracted.problems["perceptron_predict"] and not extracted.warnings
 
 
+
+def test_of_two_cells_with_one_tag_the_last_is_graded_with_a_warning():
+    """Jupyter's copy cell keeps the metadata: a student who copies the stub cell and answers in
+    the copy has two cells tagged alike; Run All leaves the last definition, so that one is graded."""
+    sol, ex = nbmod.read(SOLUTION), nbmod.read(EXERCISE)
+    answer = next(c for c in sol.cells if c.get("id") == "perceptron_predict").copy()
+    answer["id"] = "copied-cell"
+    at = next(i for i, c in enumerate(ex.cells) if c.get("id") == "perceptron_predict")
+    ex.cells.insert(at + 1, answer)
+    extracted = nbmod.extract_graded_code(ex, ["perceptron_predict"])
+    assert extracted.cells == [("perceptron_predict", answer.source)]
+    assert "2 cells are tagged" in extracted.warnings["perceptron_predict"]
+    written = next(q for q in WRITTEN)
+    copy = next(c for c in ex.cells if c.get("id") == written.qid).copy()
+    copy["id"], copy["source"] = "copied-answer", "my real answer"
+    ex.cells.append(copy)
+    assert nbmod.cells_by_qid(ex)[written.qid] == "my real answer"
+
 # --- hand grading ------------------------------------------------------------------------
 
 

@@ -276,7 +276,8 @@ class Extracted:
 def extract_graded_code(nb, qids: list[str]) -> Extracted:
     """Find the graded cells and check which top-level statements will run.
 
-    Cells are found by ``metadata.dlcourse.grade_id`` first, then by cell id.  A question
+    Cells are found by ``metadata.dlcourse.grade_id`` first, then by cell id; of several
+    cells carrying one question's tag the last is graded, with a warning.  A question
     whose cell is found by neither (its metadata and id were lost when the student copied,
     pasted or retyped it) is looked for by its name: the last code cell that defines a
     top-level function ``<qid>`` is graded, with a warning (:attr:`Extracted.warnings`).
@@ -285,13 +286,19 @@ def extract_graded_code(nb, qids: list[str]) -> Extracted:
     parsed here, never executed.
     """
     by_qid: dict[str, str] = {}
+    copies: dict[str, int] = {}
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
         key = _submitted_qid(cell)
-        if key in qids and key not in by_qid:
+        if key in qids:
+            # Jupyter's copy-and-paste keeps the metadata: of several cells tagged ``key`` the
+            # last is the one "Run All" leaves defined, so it is the one graded.
             by_qid[key] = _source(cell)
-    warnings = {}
+            copies[key] = copies.get(key, 0) + 1
+    warnings = {qid: (f"{n} cells are tagged as the graded cell of {qid} (a copied cell keeps the tag): "
+                      "graded the last one, as Run All defines it; delete the others")
+                for qid, n in copies.items() if n > 1}
     for qid in qids:
         if qid in by_qid:
             continue
@@ -339,11 +346,12 @@ def _defining_cell(nb, qid: str):
 
 
 def cells_by_qid(nb) -> dict[str, str]:
-    """Source of each graded/manual cell by qid (for the feedback file's written answers)."""
+    """Source of each graded/manual cell by qid (for the feedback file's written answers); of
+    several cells carrying one tag (a copied cell keeps it), the last, as for graded code."""
     out = {}
     for cell in nb.get("cells", []):
         key = _submitted_qid(cell)
-        if isinstance(key, str) and key not in out:
+        if isinstance(key, str):
             out[key] = _source(cell)
     return out
 
