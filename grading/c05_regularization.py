@@ -66,8 +66,11 @@ def cases_inverted_dropout_forward() -> list[Case]:
     x3, u3 = rng.normal(size=(2, 3, 4)), rng.random((2, 3, 4))
     x1, u1 = rng.normal(size=(5,)), rng.random(5)
     return [
-        Case("6×7 batch, p = 0.8 (most units dropped)", args=(x, u, 0.8), expected=oracle_dropout_forward(x, u, 0.8)),
-        Case("a (2, 3, 4) activation tensor, p = 0.5", args=(x3, u3, 0.5), expected=oracle_dropout_forward(x3, u3, 0.5)),
+        # weight 3: these two test the rescaling itself, which the edge cases below cannot tell apart
+        Case("6×7 batch, p = 0.8 (most units dropped)", args=(x, u, 0.8), expected=oracle_dropout_forward(x, u, 0.8),
+             weight=3.0),
+        Case("a (2, 3, 4) activation tensor, p = 0.5", args=(x3, u3, 0.5), expected=oracle_dropout_forward(x3, u3, 0.5),
+             weight=3.0),
         Case("p = 0 keeps everything, unscaled", args=(x, u, 0.0), expected=oracle_dropout_forward(x, u, 0.0)),
         Case("p = 1 drops everything (no division by zero)", args=(x1, u1, 1.0), expected=oracle_dropout_forward(x1, u1, 1.0)),
         Case("eval mode with p = 0.8 is the identity", args=(x3, u3, 0.8), kwargs={"training": False},

@@ -127,9 +127,17 @@ def cases_spatial_batchnorm_train_forward() -> list[Case]:
     rm, rv = rng.normal(size=2), 0.5 + rng.random(2)
     x1, (g1, b1) = 2.0 + rng.normal(size=(3, 1, 2, 5)), _params(rng, 1)
     x2, (g2, b2) = rng.normal(size=(2, 5, 1, 1)), _params(rng, 5)  # 1×1 images: the (N, D) case
+    # each channel its own offset and scale, so that a reshape that mixes channels shows
+    x4 = rng.normal(size=(3, 4, 2, 5)) * np.array([0.5, 1.0, 2.0, 4.0])[:, None, None] + np.arange(4.0)[:, None, None]
+    g4, b4 = _params(rng, 4)
     return [
         Case("(4, 2, 3, 3), momentum = 0.2, given running stats", args=(x, g, b, rm, rv), kwargs={"momentum": 0.2},
-             expected=torch_train(x, g, b, rm, rv, momentum=0.2)),
+             expected=torch_train(x, g, b, rm, rv, momentum=0.2), weight=2.0),
+        # weight 2 (as the case above): the two cases below have a single channel or 1×1 images, where a
+        # reshape that mixes channels gives the right answer
+        Case("(3, 4, 2, 5), channels of different offsets and scales", args=(x4, g4, b4, np.zeros(4), np.ones(4)),
+             expected=torch_train(x4, g4, b4, np.zeros(4), np.ones(4)), weight=2.0,
+             hint="Move the channel axis last before reshaping, and back after."),
         Case("one channel (C = 1)", args=(x1, g1, b1, np.zeros(1), np.ones(1)), expected=torch_train(x1, g1, b1, np.zeros(1), np.ones(1))),
         Case("1×1 images, a batch of 2", args=(x2, g2, b2, np.zeros(5), np.ones(5)), kwargs={"eps": 1e-3},
              expected=torch_train(x2, g2, b2, np.zeros(5), np.ones(5), eps=1e-3)),

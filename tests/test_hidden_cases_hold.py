@@ -70,6 +70,42 @@ def test_clipping_without_the_small_constant_in_the_denominator_loses_a_hidden_c
     assert _failed("03_initialization", "clip_grad_norm", no_eps)
 
 
+def _points(topic: str, qid: str, fn) -> float:
+    """The share of the question's points ``fn`` earns on the public and hidden cases together."""
+    public = importlib.import_module(f"dlcourse.autograde.cases.c{topic}")
+    cases = [*getattr(public, f"cases_{qid}")(), *getattr(_hidden(topic), f"cases_{qid}")()]
+    got_weight = 0.0
+    for case in cases:
+        args, kwargs = copy_args(case.args, case.kwargs)
+        got = fn(*args, **kwargs)
+        got = tuple(to_plain(g) for g in got) if isinstance(got, tuple) else to_plain(got)
+        got_weight += case.weight * (compare(case, got) is None)
+    return got_weight / sum(c.weight for c in cases)
+
+
+def test_dropout_without_the_rescaling_earns_at_most_a_third():
+    def not_rescaled(x, u, p, training=True):
+        x = np.asarray(x, dtype=float)
+        return x.copy() if not training else x * (u >= p)
+
+    assert _points("05_regularization", "inverted_dropout_forward",
+                   _solution("05_regularization")["inverted_dropout_forward"]) == 1.0
+    assert _points("05_regularization", "inverted_dropout_forward", not_rescaled) <= 1 / 3
+
+
+def test_spatial_batchnorm_that_mixes_channels_earns_at_most_a_third():
+    solution = _solution("06_batchnorm")
+
+    def no_transpose(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5):
+        n, c, h, w = x.shape
+        out, m, v = solution["batchnorm_train_forward"](x.reshape(n * h * w, c), gamma, beta, running_mean,
+                                                        running_var, momentum, eps)
+        return out.reshape(n, c, h, w), m, v
+
+    assert _points("06_batchnorm", "spatial_batchnorm_train_forward", solution["spatial_batchnorm_train_forward"]) == 1.0
+    assert _points("06_batchnorm", "spatial_batchnorm_train_forward", no_transpose) <= 1 / 3
+
+
 # --- backward passes by finite differences ---------------------------------------------------
 
 
