@@ -95,3 +95,18 @@ def test_install_is_a_no_op_outside_ipython_and_registers_once():
     assert len(shell.ast_transformers) == 1
     runall.uninstall(shell)
     assert shell.ast_transformers == []
+
+
+def test_a_cell_that_runs_to_its_end_forgets_its_names(capsys):
+    """Once the stub is implemented and its cell re-run, a NameError for a name that cell binds
+    is the student's own (a renamed or deleted variable): it stays red, not skipped."""
+    ns: dict = {}
+    exec(STUB, ns)
+    _cell("w = stub()", ns)
+    assert "w" in runall._skipped_names
+    exec("def stub():\n    return 5\n", ns)
+    _cell("w = stub()", ns)
+    assert "w" not in runall._skipped_names
+    del ns["w"]
+    with pytest.raises(NameError):
+        _cell("w + 1", ns)

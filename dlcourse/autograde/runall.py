@@ -11,6 +11,8 @@ it rewrites the cell's module body ::
                                           _keep(<last expression>)
                                       except (NotImplementedError, NameError) as _exc:
                                           if not _skipped(_exc, <names this cell assigns>): raise
+                                      else:
+                                          _ran(<names this cell assigns>)
                                       _last()
 
 ``_skipped`` swallows exactly two kinds of error and prints one line for each:
@@ -20,7 +22,8 @@ it rewrites the cell's module body ::
   section N first"; the names the interrupted cell would have assigned are remembered;
 * a ``NameError`` for one of those remembered names (a later cell using what a skipped cell did
   not define): "needs ``w``, which an earlier cell did not define because ``qid()`` is not
-  implemented yet".
+  implemented yet".  A cell that runs to its end forgets the names it binds (``_ran``), so once
+  the stub is implemented and its cell re-run, a NameError for them is shown again.
 
 Anything else is re-raised unchanged (a student's own bug stays red, with its traceback).  The
 cell therefore replies ``status: ok`` and Run All goes on.  ``_keep``/``_last`` keep IPython's
@@ -117,6 +120,13 @@ def _skipped(exc: BaseException, names: tuple[str, ...]) -> bool:
     return False
 
 
+def _ran(names: tuple[str, ...]) -> None:
+    """A cell ran to its end: the names it binds are defined now, so a later NameError for one
+    of them is the student's own (a renamed or deleted variable), shown in red, not skipped."""
+    for n in names:
+        _skipped_names.pop(n, None)
+
+
 def _keep(value: Any) -> None:
     global _kept
     _kept = value
@@ -152,6 +162,8 @@ try:
 except (NotImplementedError, NameError) as _dlcourse_exc:
     if not __import__("dlcourse.autograde.runall", fromlist=["_skipped"])._skipped(_dlcourse_exc, NAMES):
         raise
+else:
+    __import__("dlcourse.autograde.runall", fromlist=["_ran"])._ran(NAMES)
 __import__("dlcourse.autograde.runall", fromlist=["_last"])._last()
 """
 
@@ -183,6 +195,9 @@ class GuardStubs(ast.NodeTransformer):
         call = test.test.operand
         assert isinstance(call, ast.Call)
         call.args[1] = ast.Tuple(elts=[ast.Constant(n) for n in names], ctx=ast.Load())
+        ran = guard.orelse[0]
+        assert isinstance(ran, ast.Expr) and isinstance(ran.value, ast.Call)
+        ran.value.args = [ast.Tuple(elts=[ast.Constant(n) for n in names], ctx=ast.Load())]
         new_body: list[ast.stmt] = [guard]
         if trailing:
             new_body.append(last_call)
