@@ -112,6 +112,18 @@ def test_lms_file_names_are_understood():
     assert parse_name("alice.ipynb") is None and parse_name(f"alice_{TOPIC}.ipynb") is None
 
 
+def test_a_canvas_login_with_accents_or_a_hyphen_is_still_matched_by_the_user_id(tmp_path):
+    """The login part is derived from the student's name; the user id is what matches the roster."""
+    for login in ("zoë", "obrien-smith", "李明"):
+        info = parse_name(f"{login}_LATE_55555_1_{TOPIC}.ipynb")
+        assert info is not None and info["lms"] == "canvas" and info["submitter"] == login
+        assert info["lms_user_id"] == "55555" and info["late_marker"] is True
+    (tmp_path / "roster.csv").write_text("id,name,canvas_id\ns5,Zoë Ünïcode,55555\n", encoding="utf-8")
+    shutil.copy(SOLUTION, tmp_path / f"zoë_55555_1_{TOPIC}.ipynb")
+    subs, unknown = collect(tmp_path, read_roster(tmp_path / "roster.csv"))
+    assert [s.student for s in subs if s.path.suffix == ".ipynb"] == ["s5"] and unknown == []
+
+
 def test_a_moodle_download_in_folders_is_matched_by_name(tmp_path):
     dl = tmp_path / "moodle"
     (dl / "Jane Doe_88_assignsubmission_file_").mkdir(parents=True)

@@ -4,7 +4,9 @@
   ``_LATE`` after the login for a submission Canvas marked late, e.g.
   ``doejane_12345_67890_01_perceptron.ipynb`` and ``doejane_LATE_12345_67890_01_perceptron.ipynb``;
   a resubmitted file may carry ``-1``, ``-2`` before its extension.  ``<login>`` is the
-  student's sortable name, lower case, letters only; ``<user id>`` Canvas's user id.
+  student's sortable name, lower case, letters only (any script's letters and digits, and
+  hyphens, are accepted: the user id, not the login, matches the roster); ``<user id>``
+  Canvas's user id.
 * **Moodle** ("Download all submissions"): ``<Full Name>_<participant id>_assignsubmission_file_<file name>``,
   or, with "download submissions in folders", a folder ``<Full Name>_<participant id>_assignsubmission_file_``
   holding the files under their own names.
@@ -28,7 +30,7 @@ from pathlib import Path
 from dlcourse.autograde.engine import Submission, discover
 from dlcourse.autograde.roster import Roster
 
-CANVAS = re.compile(r"^(?P<login>[a-z0-9]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<name>.+)$")
+CANVAS = re.compile(r"^(?P<login>(?:[^\W_]|-)+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<name>.+)$")
 MOODLE = re.compile(r"^(?P<fullname>.+?)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<name>.*)$")
 _RESUBMITTED = re.compile(r"-\d+(\.ipynb)$")
 
