@@ -339,6 +339,14 @@ def test_a_bad_sheet_is_refused_and_nothing_is_stored(term, capsys):
         w.writerows(rows)
     with pytest.raises(handgrade.SheetError, match="'mallory' has no graded answer"):
         handgrade.import_sheets(out, [bad])
+    rows = _rows(sheet)  # two graders' rows for one student, with different points
+    rows = [{**rows[0], "points": "1"}, *rows[1:], {**rows[0], "points": "0"}]
+    with open(bad, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(handgrade.SheetError, match="'s1' is graded twice"):
+        handgrade.import_sheets(out, [bad])
     assert not (out / "manual.json").exists()
 
 

@@ -94,7 +94,8 @@ def _sheet_html(topic: str, qid: str, answers, done: dict, names: dict[str, str]
 def read_sheet(path: str | Path, state: dict) -> dict[str, dict[str, dict | None]]:
     """``{"topic:qid": {student: {"points", "comment"} | None}}`` from a filled sheet (None:
     the points cell is empty, not graded).  Raises :class:`SheetError` on an unknown question
-    or student, or points that are not a number from 0 to the question's maximum."""
+    or student, points that are not a number from 0 to the question's maximum, or one student
+    graded twice differently."""
     path = Path(path)
     try:
         rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines(keepends=True)))
@@ -121,7 +122,11 @@ def read_sheet(path: str | Path, state: dict) -> dict[str, dict[str, dict | None
             if not (math.isfinite(points) and 0 <= points <= top):
                 raise SheetError(f"{path} line {n}: points must be from 0 to {top:g}, got {text!r}")
             grade = {"points": points, "comment": (row.get("comment") or "").strip()}
-        out.setdefault(manual_key(topic, qid), {})[student] = grade
+        graded = out.setdefault(manual_key(topic, qid), {})
+        if student in graded and graded[student] != grade:  # two graders, or a pasted row: which one?
+            raise SheetError(f"{path} line {n}: student {student!r} is graded twice for {topic}:{qid} "
+                             f"with different points or comments; keep one row per student")
+        graded[student] = grade
     return out
 
 
