@@ -120,6 +120,7 @@ def _optimizers(params):
         "Adadelta": dict(lr=1.0, weight_decay=0.01),
         "Adam": dict(lr=0.01, amsgrad=True, weight_decay=0.01),
         "AdamW": dict(lr=0.01, weight_decay=0.01),
+        "DeltaBarDelta": dict(lr=0.01, kappa=1e-3, phi=0.1, theta=0.7, weight_decay=0.01),
     }
     assert set(classes) <= set(options), f"add options for {sorted(set(classes) - set(options))}"
     return {name: cls(params(), **options[name]) for name, cls in classes.items()}

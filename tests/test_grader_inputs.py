@@ -566,6 +566,31 @@ def test_the_budget_is_shared_safely_by_threads():
     assert budget.reserve(1.0) == 0.0
 
 
+def test_more_workers_than_the_budget_holds_wall_limits_wait_instead_of_failing():
+    """8 workers × 20 s limits exceed a 120 s budget only on paper: cases that use little time
+    give it back, so the 7th and 8th case wait for a share instead of failing as 'used up'."""
+    import threading
+
+    budget = engine._Budget(120.0)
+    granted = []
+    lock = threading.Lock()
+
+    def case():
+        r = budget.reserve(20.0)
+        with lock:
+            granted.append(r)
+        time.sleep(0.05)
+        budget.settle(r, 0.05)
+
+    threads = [threading.Thread(target=case) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert granted == [20.0] * 8
+    assert budget.reserve(1.0) == 1.0  # 120 − 8 × 0.05 s is left
+
+
 # --- limits: CLI > assignment metadata > hidden LIMITS > defaults -------------------------
 
 

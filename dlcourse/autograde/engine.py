@@ -401,25 +401,36 @@ class _Budget:
     """The wall-clock time one notebook's cases may still use, shared by worker threads.
 
     A case reserves up to its own wall limit before it starts and gives back what it did not
-    use, so that cases running in parallel never use more than the budget together.
+    use, so that cases running in parallel never use more than the budget together.  When what is
+    left is less than a case's limit while other cases hold reservations, the case waits for them
+    to settle (they usually give most of it back) instead of failing: only time actually used can
+    exhaust the budget, however many workers run.
     """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = float(seconds)
         self._left = float(seconds)
-        self._lock = threading.Lock()
+        self._holders = 0
+        self._cond = threading.Condition()
 
     def reserve(self, want: float) -> float:
-        with self._lock:
+        """Seconds granted to a case that may run ``want`` (0.0 once the budget is spent)."""
+        with self._cond:
+            while self._left < want and self._holders > 0:
+                self._cond.wait()
             if self._left <= 0:
                 return 0.0
             got = min(float(want), self._left)
             self._left -= got
+            self._holders += 1
             return got
 
     def settle(self, reserved: float, used: float) -> None:
-        with self._lock:
+        """Give back what a case granted ``reserved`` seconds did not use."""
+        with self._cond:
             self._left += reserved - used
+            self._holders -= 1
+            self._cond.notify_all()
 
 
 @dataclass
@@ -556,12 +567,15 @@ def _build(record: dict, nb, spec: TopicSpec, qids: set[str] | None, limits: Lim
 
 
 def _run(task: _Task, python: str | None, servers: queue.Queue | None, isolated: bool) -> None:
+    # The server first: a case waiting for one must not hold a share of the notebook's budget.
+    server = servers.get() if servers is not None else None
     reserved = task.budget.reserve(task.limits.wall_s)
     if reserved <= 0:
+        if server is not None and servers is not None:
+            servers.put(server)
         task.result.update(reason=BUDGET_REASON.format(seconds=task.budget.seconds), stage="budget")
         return
     limits = task.limits if reserved >= task.limits.wall_s else replace(task.limits, wall_s=reserved)
-    server = servers.get() if servers is not None else None
     start = time.monotonic()
     try:
         run = sandbox.run_case(task.code, task.qid, task.case, limits, python=python, server=server, isolated=isolated,
