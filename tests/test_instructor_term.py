@@ -400,6 +400,23 @@ def test_two_shards_merged_equal_one_run(term):
     assert main(["merge", str(term["base"] / "twice"), str(shard_dirs[0]), str(shard_dirs[0])]) == 2
 
 
+def test_a_merge_missing_a_shard_or_mixing_course_versions_is_refused(term, capsys):
+    """A failed CI job must not export a slice of the class as "no submission" (zero)."""
+    shard_dirs = [term["base"] / f"shard{i}" for i in (1, 2)]
+    if not all((d / results.STATE).is_file() for d in shard_dirs):
+        test_two_shards_merged_equal_one_run(term)
+    capsys.readouterr()
+    assert main(["merge", str(term["base"] / "half"), str(shard_dirs[0])]) == 2
+    assert "shard(s) 2/2 missing" in capsys.readouterr().err and not (term["base"] / "half").exists()
+    other = term["base"] / "other-version"
+    shutil.copytree(shard_dirs[1], other)
+    state = results.load_state(other)
+    state["questions"][TOPIC][0]["points"] += 1  # the course changed between the two jobs
+    results.save_state(other, state)
+    assert main(["merge", str(term["base"] / "mixed"), str(shard_dirs[0]), str(other)]) == 2
+    assert f"different question lists (a course version changed?) for {TOPIC}" in capsys.readouterr().err
+
+
 # --- summary ---------------------------------------------------------------------------------
 
 

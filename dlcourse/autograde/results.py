@@ -124,6 +124,17 @@ def merge(states: list[dict]) -> dict:
     rosters = {json.dumps(st.get("roster"), sort_keys=True) for st in states}
     if len(rosters) > 1:
         raise ResultsError("the shards were graded with different rosters")
+    _check_split(states)
+    for key, what in (("late", "late policies"), ("questions", "question lists (a course version changed?)")):
+        seen: dict[str, tuple[int, str]] = {}
+        for i, st in enumerate(states):
+            items = st.get(key) or {}
+            for topic, value in (items.items() if key == "questions" else [("", items)]):
+                text = json.dumps(value, sort_keys=True)
+                j, first = seen.setdefault(topic, (i, text))
+                if first != text:
+                    raise ResultsError(f"the shards {j + 1} and {i + 1} were graded with different {what}"
+                                       + (f" for {topic}" if topic else "") + ": grade every shard with one course")
     merged = new_state([r for st in states for r in st["records"]], roster=states[0].get("roster"),
                        late=states[0].get("late"))
     for st in states:
@@ -132,6 +143,28 @@ def merge(states: list[dict]) -> dict:
         merged["unknown"] += st.get("unknown", [])
     merged["records"].sort(key=lambda r: (r["student"], str(r["topic"]), r["notebook"]))
     return merged
+
+
+def _check_split(states: list[dict]) -> None:
+    """Shards of one split, all of them: a missing shard would export its students as
+    "no submission" (zero) to the LMS."""
+    shards = [st.get("shard") for st in states]
+    if all(sh is None for sh in shards):
+        return
+    if any(sh is None for sh in shards):
+        raise ResultsError("some folders are shards (--shard i/n) and some are not: merge the shards of one split")
+    from dlcourse.autograde.shards import parse_shard
+
+    parsed = [parse_shard(sh) for sh in shards]
+    counts = {n for _, n in parsed}
+    if len(counts) > 1:
+        raise ResultsError(f"the folders come from different splits ({', '.join(sorted(set(shards)))}): "
+                           "merge the shards of one split (--shard i/n with the same n)")
+    n = counts.pop()
+    missing = sorted(set(range(1, n + 1)) - {i for i, _ in parsed})
+    if missing:
+        raise ResultsError(f"shard(s) {', '.join(f'{i}/{n}' for i in missing)} missing: their students would be "
+                           "exported with no submission; merge all n shards")
 
 
 def merge_manual(manuals: list[dict]) -> dict:
