@@ -155,10 +155,11 @@ def _check_split(states: list[dict]) -> None:
         raise ResultsError("some folders are shards (--shard i/n) and some are not: merge the shards of one split")
     from dlcourse.autograde.shards import parse_shard
 
-    parsed = [parse_shard(sh) for sh in shards]
+    names = [str(sh) for sh in shards]
+    parsed = [parse_shard(sh) for sh in names]
     counts = {n for _, n in parsed}
     if len(counts) > 1:
-        raise ResultsError(f"the folders come from different splits ({', '.join(sorted(set(shards)))}): "
+        raise ResultsError(f"the folders come from different splits ({', '.join(sorted(set(names)))}): "
                            "merge the shards of one split (--shard i/n with the same n)")
     n = counts.pop()
     missing = sorted(set(range(1, n + 1)) - {i for i, _ in parsed})
