@@ -227,6 +227,8 @@ def test_late_policy_rule():
     assert p.apply("02_backprop", None, late_marker=True)["days_late"] == 1  # Canvas said late, no time known
     with pytest.raises(LatePolicyError, match="ISO 8601"):
         LatePolicy({TOPIC: "next monday"})
+    with pytest.raises(LatePolicyError, match="a date alone would mean 00:00"):
+        LatePolicy({TOPIC: "2026-10-05"})  # else a hand-in at noon on the due date is a day late
     with pytest.raises(LatePolicyError, match="percent_per_day"):
         LatePolicy({}, percent_per_day=-1)
 

@@ -21,7 +21,13 @@ class LatePolicyError(ValueError):
 
 
 def parse_time(text: str, what: str = "time") -> dt.datetime:
-    """An ISO 8601 time, UTC when it has no offset (LatePolicyError naming ``what`` otherwise)."""
+    """An ISO 8601 time, UTC when it has no offset (LatePolicyError naming ``what`` otherwise).
+
+    A date alone is refused: read as midnight at the start of that day, ``2026-10-05`` would
+    make every submission handed in on the due date a day late."""
+    if len(str(text).strip()) <= 10:
+        raise LatePolicyError(f"{what}: expected an ISO 8601 date and time of day such as 2026-10-05T23:59:00+00:00, "
+                              f"got {text!r} (a date alone would mean 00:00 at the start of that day)")
     try:
         t = dt.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
     except ValueError:
