@@ -389,6 +389,28 @@ def test_regrading_one_student_updates_only_their_rows(term, capsys):
         f"smithbob_22222_70000_{TOPIC}.ipynb"]
 
 
+def test_a_hand_grade_does_not_outlive_the_answer_it_graded(term, capsys):
+    """Regraded with a new notebook whose written answer changed, a student's old hand grade is
+    pending again (and the new sheet is blank for them); everyone else's grade is kept."""
+    out = _copy(term, "regraded-written")
+    handgrade.write_sheets(out)
+    sheet = out / "handgrading" / f"{TOPIC}.{WRITTEN[0].qid}.csv"
+    filled = term["base"] / "filled-written.csv"
+    _fill(sheet, filled, {"s1": "1", "s2": "1"}, "ok")
+    assert handgrade.import_sheets(out, [filled]) == 2
+    assert handgrade.import_sheets(out, [filled]) == 0  # idempotent
+    new = term["base"] / "bob_new_answer"
+    new.mkdir()
+    shutil.copy(EXERCISE, new / f"smithbob_22222_70001_{TOPIC}.ipynb")  # the written answer is the template now
+    assert _grade([str(new), "--out", str(out), "--only", "s2"]) == 0
+    rows = {r["student_id"]: r for r in _rows(out / "grades_long.csv")}
+    assert WRITTEN[0].qid in rows["s2"]["reason"] and float(rows["s2"]["manual_score"]) == 0
+    assert float(rows["s1"]["manual_score"]) == 1
+    handgrade.write_sheets(out)
+    points = {r["student"]: r["points"] for r in _rows(sheet)}
+    assert points["s1"] == "1" and points["s2"] == ""
+
+
 def test_shards_are_a_deterministic_partition():
     people = [f"s{i}" for i in range(7)]
     parts = [shard_students(people[::-1], i, 3) for i in (1, 2, 3)]

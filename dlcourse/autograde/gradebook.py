@@ -26,6 +26,7 @@ Exports (all UTF-8, comma separated):
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,18 +79,27 @@ def number(x: float) -> float | int:
     return int(x) if x == int(x) else x
 
 
+def answer_sha(answer: str | None) -> str:
+    """The fingerprint stored with a hand grade: the grade holds while the answer is unchanged."""
+    return hashlib.sha256((answer or "").encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 def manual_key(topic: str, qid: str) -> str:
     return f"{topic}:{qid}"
 
 
 def apply_manual(records: list[dict], manual: dict[str, dict[str, dict]]) -> None:
-    """Put the hand grades (``{"topic:qid": {student: {"points", "comment"}}}``) into the
-    records' written questions (pending ones keep ``points = None``)."""
+    """Put the hand grades (``{"topic:qid": {student: {"points", "comment", "answer_sha"}}}``)
+    into the records' written questions (pending ones keep ``points = None``).  A grade whose
+    ``answer_sha`` is not the answer's now (the student was regraded with a new answer) is
+    pending again."""
     for r in records:
         for q in r.get("questions", []):
             if q["kind"] != "manual":
                 continue
             grade = manual.get(manual_key(str(r["topic"]), q["qid"]), {}).get(r["student"])
+            if grade is not None and grade.get("answer_sha", answer_sha(q.get("answer"))) != answer_sha(q.get("answer")):
+                grade = None  # a regraded submission changed this answer: its old points do not apply
             q["points"] = None if grade is None else float(grade["points"])
             q["comment"] = "" if grade is None else grade.get("comment", "")
 

@@ -11,7 +11,8 @@ An answer that a spreadsheet would read as a formula (it starts with ``=``, ``+`
 empty = not graded yet) and ``comment``,
 then ``import_sheets(out, [sheet, ...])`` stores them in ``manual.json`` and rewrites every
 report (totals, gradebooks, feedback).  Importing the same sheet again changes nothing, and a
-new sheet is written pre-filled with the grades already imported.
+new sheet is written pre-filled with the grades already imported.  Each grade keeps a
+fingerprint of the answer it graded: a student regraded with a changed answer is pending again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import math
 from pathlib import Path
 
 from dlcourse.autograde import results
-from dlcourse.autograde.gradebook import manual_key
+from dlcourse.autograde.gradebook import answer_sha, manual_key
 
 COLUMNS = ("topic", "question", "student", "name", "max_points", "points", "comment", "answer")
 
@@ -60,7 +61,9 @@ def write_sheets(out_dir: str | Path) -> list[Path]:
     folder.mkdir(exist_ok=True)
     written = []
     for (topic, qid), answers in sorted(_answers(state).items()):
-        done = manual.get(manual_key(topic, qid), {})
+        now = {student: answer_sha(answer) for student, answer, _ in answers}
+        done = {student: g for student, g in manual.get(manual_key(topic, qid), {}).items()  # a grade for an
+                if g.get("answer_sha", now.get(student)) == now.get(student)}  # answer since replaced is dropped
         sheet, page = folder / f"{topic}.{qid}.csv", folder / f"{topic}.{qid}.html"
         with open(sheet, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
@@ -113,7 +116,9 @@ def read_sheet(path: str | Path, state: dict) -> dict[str, dict[str, dict | None
         raise SheetError(f"the sheet {path} cannot be read: {exc.strerror or exc}") from None
     if rows and not {"topic", "question", "student", "points"} <= set(rows[0]):
         raise SheetError(f"{path}: a sheet needs the columns topic, question, student, points (got {list(rows[0])})")
-    known = {(t, q): {s: m for s, _, m in ans} for (t, q), ans in _answers(state).items()}
+    answers = _answers(state)
+    known = {(t, q): {s: m for s, _, m in ans} for (t, q), ans in answers.items()}
+    shas = {(t, q, s): answer_sha(a) for (t, q), ans in answers.items() for s, a, _ in ans}
     out: dict[str, dict[str, dict | None]] = {}
     for n, row in enumerate(rows, 2):
         topic, qid, student = ((row.get(k, "") or "").strip() for k in ("topic", "question", "student"))
@@ -131,7 +136,8 @@ def read_sheet(path: str | Path, state: dict) -> dict[str, dict[str, dict | None
             top = known[(topic, qid)][student]
             if not (math.isfinite(points) and 0 <= points <= top):
                 raise SheetError(f"{path} line {n}: points must be from 0 to {top:g}, got {text!r}")
-            grade = {"points": points, "comment": (row.get("comment") or "").strip()}
+            grade = {"points": points, "comment": (row.get("comment") or "").strip(),
+                     "answer_sha": shas[(topic, qid, student)]}
         graded = out.setdefault(manual_key(topic, qid), {})
         if student in graded and graded[student] != grade:  # two graders, or a pasted row: which one?
             raise SheetError(f"{path} line {n}: student {student!r} is graded twice for {topic}:{qid} "
