@@ -132,3 +132,20 @@ def test_code_passes_mypy():
     result = subprocess.run([str(mypy), "dlcourse"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     assert (ROOT / "dlcourse" / "py.typed").is_file()
+
+
+def test_no_notebook_text_holds_control_characters():
+    """A LaTeX command written into a non-raw Python string loses its backslash: \\beta becomes a
+    backspace, \\rVert a carriage return, \\theta a tab.  No cell of the course may hold one."""
+    import nbformat
+
+    control = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+    found = []
+    for folder in ("notebooks", "solutions", "exercises"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            for cell in nbformat.read(path, as_version=4).cells:
+                bad = control.search(cell.source) or (cell.cell_type == "markdown" and "\t" in cell.source)
+                if bad:
+                    found.append(f"{folder}/{path.name} cell {cell.get('id')}: {cell.source[max(0, bad.start() - 20):bad.start() + 10]!r}"
+                                 if hasattr(bad, "start") else f"{folder}/{path.name} cell {cell.get('id')}: a tab in markdown")
+    assert found == []
