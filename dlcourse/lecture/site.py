@@ -97,19 +97,31 @@ def replace_explorers(nb) -> int:
     return count
 
 
-def execute(nb, cwd: Path, timeout: int = 600) -> None:
-    """Run every cell in a fresh ``python3`` kernel started in ``cwd`` (errors stop the build).
+def execute(path: Path, timeout: int = 600):
+    """The notebook at ``path`` with every cell run, in a fresh ``python3`` kernel started in its
+    folder, by ``nbconvert --execute`` in a process of its own (errors stop the build).
 
-    The kernel gets this process's environment without ``MPLBACKEND``: a non-interactive backend
-    (the tests set Agg) would make ``plt.show()`` draw nothing instead of an inline image.
+    One process per notebook, as nbval and JupyterLab do: a client that starts many kernels in
+    turn has been seen to wait forever for a message the kernel had sent.  The kernel gets this
+    process's environment without ``MPLBACKEND``: a non-interactive backend (the tests set Agg)
+    would make ``plt.show()`` draw nothing instead of an inline image.
     """
     import os
+    import subprocess
+    import sys
+    import tempfile
 
-    from nbclient import NotebookClient
+    import nbformat
 
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(cwd)}}).execute(env=env)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--output-dir", tmp,
+               f"--ExecutePreprocessor.timeout={int(timeout)}", "--ExecutePreprocessor.kernel_name=python3",
+               str(path)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"executing {path} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+        return nbformat.read(Path(tmp) / path.name, as_version=4)
 
 
 def render(nb, name: str, mathjax_url: str) -> tuple[str, int, int]:
@@ -170,9 +182,7 @@ def build_site(notebooks: Sequence[str | Path], out_dir: str | Path, *, run: boo
 
     pages = []
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        if run:
-            execute(nb, path.parent.resolve(), timeout=timeout)
+        nb = execute(path.resolve(), timeout=timeout) if run else nbformat.read(path, as_version=4)
         explorers = replace_explorers(nb)
         text, images, missing_alt = render(nb, path.stem, mathjax_url)
         page = out / f"{path.stem}.html"
