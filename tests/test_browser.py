@@ -147,7 +147,8 @@ def run_all_cells(page, notebook_url: str) -> None:
     panel = page.locator(".jp-NotebookPanel:visible")
     expect(panel.locator(".jp-MarkdownOutput h1").first).to_be_visible()
     _wait_for_idle_kernel(page)
-    panel.locator(".jp-Cell").first.click()
+    # The notebook just opened is the current one, which the Run menu acts on.  (Clicking a cell
+    # first is flaky: JupyterLab may still be laying the cell out, "not visible".)
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.locator('li[data-command="runmenu:run-all"]').click()
     # Run All marks every code cell "[*]:" at once; an error clears the queue (the rest go back to

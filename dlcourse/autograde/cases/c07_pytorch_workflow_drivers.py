@@ -35,7 +35,8 @@ def build_model(arch: str, in_features: int, seed: int) -> Any:
     for token in str(arch).split(","):
         kind, _, value = token.strip().partition(":")
         if kind == "linear":
-            layers.append(nn.Linear(width, int(value)))
+            # initialised in float32 whatever torch's default dtype: the draws must not depend on it
+            layers.append(nn.Linear(width, int(value), dtype=torch.float32))
             width = int(value)
         elif kind == "relu":
             layers.append(nn.ReLU())
