@@ -110,3 +110,19 @@ def test_a_cell_that_runs_to_its_end_forgets_its_names(capsys):
     del ns["w"]
     with pytest.raises(NameError):
         _cell("w + 1", ns)
+
+
+def test_a_single_array_where_a_tuple_is_expected_is_reported_not_raised(capsys):
+    """softmax_ce_backward returns (loss, dlogits); a student who returns dlogits alone gets a
+    FAIL line, never a traceback from the check itself."""
+    import numpy as np
+
+    from dlcourse.autograde.checks import check
+
+    def softmax_ce_backward(logits, y, *rest):
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        return p / p.sum(1, keepdims=True)
+
+    check("softmax_ce_backward", softmax_ce_backward)
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "Traceback" not in out

@@ -132,6 +132,13 @@ def run_case(case: Case, fn: Callable) -> CaseReport:
     return report
 
 
+def _size(value: Any) -> int:
+    """How many numbers a returned value holds (a tuple's elements summed; anything else 1)."""
+    if isinstance(value, tuple):
+        return sum(_size(v) for v in value)
+    return int(value.size) if isinstance(value, np.ndarray) else 1
+
+
 def _explain(report: CaseReport, exp: Any, got: Any, reason: str) -> None:
     """Fill the short diff and the idea of a failed case (the arrays themselves are not printed
     unless they are a handful of numbers)."""
@@ -142,9 +149,9 @@ def _explain(report: CaseReport, exp: Any, got: Any, reason: str) -> None:
     if where.startswith("element ") and where[8:].isdigit() and int(where[8:]) < len(pairs):
         pairs = [pairs[int(where[8:])]]
     e, g = pairs[0]
-    sizes = [np.size(v) for pair in zip(exp, got, strict=False) for v in pair] if isinstance(exp, tuple) \
-        and isinstance(got, tuple) else [np.size(exp), np.size(got)]
-    report.small = max(sizes, default=0) <= 6
+    report.small = max((_size(v) for pair in (zip(exp, got, strict=False) if isinstance(exp, tuple)
+                                              and isinstance(got, tuple) else [(exp, got)]) for v in pair),
+                       default=0) <= 6
     if isinstance(e, np.ndarray) and isinstance(g, np.ndarray) and e.shape == g.shape and not report.small:
         report.diff = tuple(diagnose.short_diff(e, g))
     for label in diagnose.LABELS:
