@@ -147,15 +147,33 @@ def run_all_cells(page, notebook_url: str) -> None:
     panel = page.locator(".jp-NotebookPanel:visible")
     expect(panel.locator(".jp-MarkdownOutput h1").first).to_be_visible()
     _wait_for_idle_kernel(page)
-    # The notebook just opened is the current one, which the Run menu acts on.  (Clicking a cell
-    # first is flaky: JupyterLab may still be laying the cell out, "not visible".)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator('li[data-command="runmenu:run-all"]').click()
+    # Like Shift+Enter in the explorer test, Run All can land before the session has wired the
+    # kernel to the notebook: then it is a no-op that leaves every prompt "[ ]:".  Ask again until
+    # a cell is queued ("[*]:") or has run.  (The notebook just opened is the current one, which
+    # the Run menu acts on; clicking a cell first is flaky while JupyterLab lays the cells out.)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    prompts = "[...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]"
+    for _attempt in range(10):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.locator('li[data-command="runmenu:run-all"]').click()
+        try:
+            page.wait_for_function(f"() => {prompts}.some(p => /\\[(\\d+|\\*)\\]/.test(p.textContent))",
+                                   timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")  # close the menu if the click left it open
+    else:
+        current = page.get_by_role("main").locator(".lm-TabBar-tab.lm-mod-current").all_inner_texts()
+        shown = page.evaluate(f"() => {prompts}.map(p => p.textContent)")
+        pytest.fail(f"Run > Run All Cells never started a cell of {notebook_url} in 10 tries "
+                    f"(current tab {current}, prompts {shown})")
     # Run All marks every code cell "[*]:" at once; an error clears the queue (the rest go back to
-    # "[ ]:"); done when no cell is queued or running and the kernel is idle.
+    # "[ ]:"); done when the first code cell has an execution count and no cell is queued or running.
     page.wait_for_function(
-        """() => { const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
-                   return prompts.length > 0 && !prompts.some(p => p.textContent.includes('*')); }""",
+        f"""() => {{ const ps = {prompts};
+                    return ps.length > 0 && /\\[\\d+\\]/.test(ps[0].textContent)
+                           && !ps.some(p => p.textContent.includes('*')); }}""",
         timeout=RUN_ALL_TIMEOUT_MS)
     _wait_for_idle_kernel(page)
 

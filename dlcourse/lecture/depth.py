@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dlcourse import diagnostics, init, losses, nn
+from dlcourse.lecture.experiments import record_layers
 from dlcourse.models.mlp import build_mlp
 from dlcourse.validation import as_float_array, as_rng, check_choice, check_count, check_positive
 
@@ -77,29 +78,9 @@ def dimension_table(sizes: Sequence[int], m: int = 7, activation: str = "relu", 
     rng = as_rng(rng)
     model = build_mlp(sizes, activation, rng=rng)
     x = rng.normal(size=(m, model[0].weight.shape[1]))
-    pairs: list[tuple[nn.Linear, nn.Module | None]] = []
-    mods = list(model)
-    for i, mod in enumerate(mods):
-        if isinstance(mod, nn.Linear):
-            nxt = mods[i + 1] if i + 1 < len(mods) and not isinstance(mods[i + 1], nn.Linear) else None
-            pairs.append((mod, nxt))
-    zs, as_ = [], []
-    h = x
-    for lin, act in pairs:
-        z = lin.forward(h)
-        h = act.forward(z) if act is not None else z
-        zs.append(z)
-        as_.append(h)
     model.zero_grad()
-    g = np.ones_like(h) / m
-    dzs: list[np.ndarray] = []
-    das: list[np.ndarray] = []
-    for lin, act in reversed(pairs):
-        das.append(g)
-        g = act.backward(g) if act is not None else g
-        dzs.append(g)
-        g = lin.backward(g)
-    dzs, das = dzs[::-1], das[::-1]
+    pairs, stats = record_layers(model, x, lambda out: np.ones_like(out) / m)
+    zs, as_, dzs, das = stats.z, stats.a, stats.dz, stats.da
     col = lambda a: tuple(reversed(a.shape))  # noqa: E731  row-major (m, n) → column-major (n, m)
     biases = [lin.bias for lin, _ in pairs]
     assert all(b is not None for b in biases)  # build_mlp gives every layer a bias without BatchNorm

@@ -42,6 +42,36 @@ class LayerStats:
         return np.array([float(np.var(v)) for v in getattr(self, what)])
 
 
+def record_layers(model: nn.Sequential, x: np.ndarray, dout: Callable[[np.ndarray], np.ndarray]
+                  ) -> tuple[list[tuple[nn.Linear, nn.Module | None]], LayerStats]:
+    """Run ``model`` forward on ``x`` and back-propagate ``dout(output)``, keeping every layer's
+    z_l, a_l, dL/dz_l and dL/da_l; returns the (Linear, activation or None) blocks and the record.
+
+    Each Linear's parameter gradients accumulate as in any backward pass.
+    """
+    layers = list(model)
+    blocks: list[tuple[nn.Linear, nn.Module | None]] = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, nn.Linear):
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            blocks.append((layer, None if nxt is None or isinstance(nxt, nn.Linear) else nxt))
+    z_list, a_list = [], []
+    h = x
+    for lin, act in blocks:
+        z = lin.forward(h)
+        h = act.forward(z) if act is not None else z
+        z_list.append(z)
+        a_list.append(h)
+    g = dout(h)
+    dz_list, da_list = [], []
+    for lin, act in reversed(blocks):
+        da_list.append(g)
+        g = act.backward(g) if act is not None else g  # dL/dz = dL/da ⊙ f'(z)
+        dz_list.append(g)
+        g = lin.backward(g)  # dL/d(a_{l−1}) = dL/dz_l W_l
+    return blocks, LayerStats(z_list, a_list, dz_list[::-1], da_list[::-1])
+
+
 def layer_statistics(depth: int = 10, width: int = 256, activation: str = "tanh", init="xavier_normal",
                      n: int = 1000, rng: np.random.Generator | int | None = 0,
                      widths: Sequence[int] | None = None) -> LayerStats:
@@ -59,27 +89,8 @@ def layer_statistics(depth: int = 10, width: int = 256, activation: str = "tanh"
     rng = as_rng(rng)
     model = build_mlp(widths, activation, init=init, last_activation=True, rng=rng)  # checks the widths
     x = rng.normal(size=(n, model[0].weight.shape[1]))
-    blocks, i = [], 0
-    layers = list(model)
-    while i < len(layers):  # group (Linear, activation) pairs
-        act = layers[i + 1] if i + 1 < len(layers) and not isinstance(layers[i + 1], nn.Linear) else None
-        blocks.append((layers[i], act))
-        i += 2 if act is not None else 1
-    z_list, a_list = [], []
-    h = x
-    for lin, act in blocks:
-        z = lin.forward(h)
-        h = act.forward(z) if act is not None else z
-        z_list.append(z)
-        a_list.append(h)
-    g = rng.normal(size=h.shape)
-    dz_list, da_list = [], []
-    for lin, act in reversed(blocks):
-        da_list.append(g)
-        g = act.backward(g) if act is not None else g  # dL/dz = dL/da ⊙ f'(z)
-        dz_list.append(g)
-        g = lin.backward(g)  # dL/d(a_{l−1}) = dL/dz_l W_l
-    return LayerStats(z_list, a_list, dz_list[::-1], da_list[::-1])
+    _, stats = record_layers(model, x, lambda out: rng.normal(size=out.shape))
+    return stats
 
 
 # --- XOR: the starting point matters (PyTorch lecture notes) ---------------------------------
