@@ -8,6 +8,7 @@ student code made: results arrive as plain numpy arrays decoded from an ``.npz``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,7 +18,8 @@ import numpy as np
 from dlcourse.autograde.sandbox_child import NUMERIC_KINDS, NotPlainError, decode_args, to_plain
 
 __all__ = ["LIMIT_FIELDS", "Case", "Limits", "NotPlainError", "Rng", "compare", "copy_args", "decode_args",
-           "encode_args", "expected_plain", "format_value", "limit_overrides", "to_plain", "with_overrides"]
+           "encode_args", "expected_plain", "float_array_problem", "format_value", "limit_overrides",
+           "normal_sample_problem", "to_plain", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,43 @@ def expected_plain(expected: Any) -> np.ndarray | tuple[np.ndarray, ...]:
     if isinstance(expected, (tuple, list)):
         return tuple(np.asarray(e) for e in expected)
     return np.asarray(expected)
+
+
+def float_array_problem(got: Any, shape: tuple[int, ...]) -> str | None:
+    """What is wrong with ``got`` as one finite float array of ``shape``; None if nothing."""
+    if isinstance(got, tuple):
+        return f"expected one array, got a tuple of {len(got)}"
+    if got.shape != shape:
+        return f"shape {got.shape}, expected {shape}"
+    if got.dtype.kind != "f":
+        return f"dtype {got.dtype}, expected floats"
+    if not np.all(np.isfinite(got)):
+        return "holds NaN or inf"
+    return None
+
+
+def normal_sample_problem(sample: np.ndarray, std: float, z: float, what: str, *, std_name: str = "",
+                          kurtosis_from: int = 0) -> str | None:
+    """Why ``sample`` (every entry one draw) does not look like draws of N(0, std²); None if it does.
+
+    Margins are ``z`` standard errors: SE(mean) = σ/√n, SE(s/σ) ≈ 1/√(2n), SE(kurtosis) ≈ √(24/n)
+    (kurtosis 3 for a normal, 1.8 for a uniform: a uniform is rejected for n ≥ 500 at z = 4.5);
+    the kurtosis is tested from ``kurtosis_from`` draws on.  ``what`` names the sample in the
+    message, ``std_name`` how ``std`` was derived (e.g. "√(2/fan_in) = ").
+    """
+    x = np.asarray(sample, dtype=np.float64).ravel()
+    n = x.size
+    mean, s = float(x.mean()), float(x.std())
+    if abs(mean) > z * std / math.sqrt(n):
+        return f"{what} has mean {mean:.4g}: too far from 0 for {n} draws of std {std:.4g}"
+    if abs(s / std - 1.0) > z / math.sqrt(2 * n):
+        return (f"{what} has standard deviation {s:.5g}, expected {std_name}{std:.5g} "
+                f"within {100 * z / math.sqrt(2 * n):.2g}%")
+    if n >= kurtosis_from:
+        kurt = float(np.mean((x - mean) ** 4) / s**4)
+        if abs(kurt - 3.0) > z * math.sqrt(24.0 / n):
+            return f"{what} has kurtosis {kurt:.3g}: not normally distributed (a normal has 3, a uniform 1.8)"
+    return None
 
 
 def _fmt(arr: np.ndarray, limit: int = 300) -> str:

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from dlcourse.autograde.spec import Case, Rng
+from dlcourse.autograde.spec import Case, Rng, float_array_problem, normal_sample_problem
 
 TOPIC = "03_initialization"
 
@@ -78,33 +78,13 @@ def oracle_xavier_uniform(u: np.ndarray, gain: float = 1.0) -> np.ndarray:
 
 
 def he_normal_validator(shape: tuple[int, ...], std: float, z: float = 4.5):
-    """A ``check=`` validator: shape, finiteness, mean ≈ 0, std ≈ ``std`` and a normal's kurtosis.
-
-    Margins are ``z`` standard errors: SE(mean) = σ/√n, SE(s/σ) ≈ 1/√(2n), SE(kurtosis) ≈ √(24/n)
-    (kurtosis 3 for a normal, 1.8 for a uniform, so a uniform draw is rejected for n ≥ 500).
-    """
+    """A ``check=`` validator: shape, finiteness, and draws of N(0, std²) within ``z`` standard
+    errors of mean, std and kurtosis (:func:`~dlcourse.autograde.spec.normal_sample_problem`)."""
     shape = tuple(int(s) for s in shape)
 
     def validate(got) -> str | None:
-        if isinstance(got, tuple):
-            return f"expected one array, got a tuple of {len(got)}"
-        if got.shape != shape:
-            return f"shape {got.shape}, expected {shape}"
-        if got.dtype.kind != "f":
-            return f"dtype {got.dtype}, expected floats"
-        if not np.all(np.isfinite(got)):
-            return "holds NaN or inf"
-        n = got.size
-        x = got.astype(np.float64).ravel()
-        mean, s = float(x.mean()), float(x.std())
-        if abs(mean) > z * std / math.sqrt(n):
-            return f"mean {mean:.4g} is too far from 0 for {n} draws of std {std:.4g}"
-        if abs(s / std - 1.0) > z / math.sqrt(2 * n):
-            return f"std {s:.5g}, expected {std:.5g} (= sqrt(2/fan)) within {100 * z / math.sqrt(2 * n):.2g}%"
-        kurt = float(np.mean((x - mean) ** 4) / s**4)
-        if abs(kurt - 3.0) > z * math.sqrt(24.0 / n):
-            return f"kurtosis {kurt:.3g}: the draws do not look normal (a normal has 3, a uniform 1.8)"
-        return None
+        return float_array_problem(got, shape) or normal_sample_problem(got, std, z, "the sample",
+                                                                          std_name="sqrt(2/fan) = ")
 
     return validate
 

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from dlcourse.autograde.spec import Case, Rng
+from dlcourse.autograde.spec import Case, Rng, float_array_problem, normal_sample_problem
 from dlcourse.gradcheck import numerical_gradient
 
 TOPIC = "05_regularization"
@@ -119,33 +119,22 @@ def oracle_early_stopping(val_losses, patience: int, min_delta: float = 0.0) -> 
 def noise_validator(x: np.ndarray, std: float, z: float = 4.5):
     """A ``check=`` validator for x + N(0, std²) noise: shape, finiteness and the noise's statistics.
 
-    Margins are ``z`` standard errors: SE(mean) = σ/√n, SE(s/σ) ≈ 1/√(2n), SE(kurtosis) ≈ √(24/n),
+    Margins are ``z`` standard errors (:func:`~dlcourse.autograde.spec.normal_sample_problem`);
     SE(lag-1 correlation) ≈ 1/√n, along the first axis and along the last (noise drawn once and
     broadcast over rows or columns is correlated 1 there).  ``std = 0`` asks for x itself.
     """
     x = np.asarray(x, dtype=np.float64)
 
     def validate(got) -> str | None:
-        if isinstance(got, tuple):
-            return f"expected one array, got a tuple of {len(got)}"
-        if got.shape != x.shape:
-            return f"shape {got.shape}, expected {x.shape}"
-        if got.dtype.kind != "f":
-            return f"dtype {got.dtype}, expected floats"
-        if not np.all(np.isfinite(got)):
-            return "holds NaN or inf"
+        problem = float_array_problem(got, x.shape)
+        if problem:
+            return problem
         noise = got.astype(np.float64) - x
         if std == 0.0:
             return None if np.allclose(noise, 0.0, atol=1e-12) else "std = 0 must return the input unchanged"
-        n = noise.size
-        mean, s = float(noise.mean()), float(noise.std())
-        if abs(mean) > z * std / math.sqrt(n):
-            return f"the noise (output − x) has mean {mean:.4g}: too far from 0 for {n} draws of std {std:.4g}"
-        if abs(s / std - 1.0) > z / math.sqrt(2 * n):
-            return f"the noise (output − x) has standard deviation {s:.5g}, expected {std:.5g}"
-        kurt = float(np.mean((noise - mean) ** 4) / s**4)
-        if abs(kurt - 3.0) > z * math.sqrt(24.0 / n):
-            return f"the noise has kurtosis {kurt:.3g}: it does not look Gaussian (a normal has 3, a uniform 1.8)"
+        problem = normal_sample_problem(noise, std, z, "the noise (output − x)")
+        if problem:
+            return problem
         rows = noise.reshape(noise.shape[0], -1) if noise.ndim > 1 else noise[:, None]
         for axis_name, a, b in (("first", rows[:-1].ravel(), rows[1:].ravel()),
                                 ("last", rows[:, :-1].ravel(), rows[:, 1:].ravel())):

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.autograde.cases import c08_capstone_drivers as drv
-from dlcourse.autograde.spec import Case
+from dlcourse.autograde.spec import Case, normal_sample_problem
 from dlcourse.gradcheck import numerical_gradient
 
 TOPIC = "08_capstone"
@@ -75,16 +75,10 @@ def check_he_init(sizes) -> Callable[[Any], str | None]:
                 if np.any(arr != 0):
                     return f"{name}: biases must start at zero"
                 continue
-            n, sigma = arr.size, math.sqrt(2.0 / shape[0])
-            mean, std = float(arr.mean()), float(arr.std())
-            if abs(mean) > 4 * sigma / math.sqrt(n):  # the sample mean's standard error is σ/√n
-                return f"{name}: mean {mean:.4g}, expected 0 (N(0, 2/fan_in))"
-            if abs(std / sigma - 1) > 4 / math.sqrt(2 * n):  # the sample std's relative standard error is 1/√(2n)
-                return f"{name}: standard deviation {std:.4g}, expected √(2/{shape[0]}) = {sigma:.4g}"
-            if n >= 1000:
-                kurt = float(np.mean((arr - mean) ** 4) / std ** 4 - 3)  # normal: 0, uniform: −1.2
-                if abs(kurt) > 4 * math.sqrt(24 / n):
-                    return f"{name}: excess kurtosis {kurt:.3g}: not normally distributed (0 expected)"
+            problem = normal_sample_problem(arr, math.sqrt(2.0 / shape[0]), 4.0, name,
+                                            std_name=f"√(2/{shape[0]}) = ", kurtosis_from=1000)
+            if problem:
+                return problem
         return None
 
     return check
