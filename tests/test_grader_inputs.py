@@ -29,6 +29,7 @@ from dlcourse.autograde.engine import (
     GradingSetupError,
     IsolationUnavailable,
     SubmissionRefused,
+    discover,
     grade_paths,
     load_topic,
     read_submission,
@@ -217,6 +218,41 @@ def test_an_unknown_topic_does_not_stop_the_batch(tmp_path, capsys):
     # every submission graded: exit status 0
     assert main(["--course", str(ROOT), "grade", str(sub / "kate.ipynb"), "--out", str(tmp_path / "o2"),
                  "--quiet"]) == 0
+
+
+def test_what_a_student_handed_in_never_vanishes_from_the_grades(tmp_path, capsys):
+    """An upper-case .IPYNB is a notebook; a stray 01_perceptron.py beside it is superseded
+    (never a 0 in the gradebook); a student who handed in only a .py gets a row that says why."""
+    subs = tmp_path / "subs"
+    (subs / "olga").mkdir(parents=True)
+    (subs / "pete").mkdir()
+    shutil.copy(SOLUTION, subs / "olga" / "01_perceptron.IPYNB")
+    (subs / "olga" / "01_perceptron.py").write_text("def perceptron_predict(w, b, X): ...\n")  # the newer file
+    (subs / "olga" / "notes.txt").write_text("not work")  # names no topic: not handed in
+    os.utime(subs / "olga" / "01_perceptron.IPYNB", (time.time() - 3600, time.time() - 3600))
+    (subs / "pete" / "01_perceptron.py").write_text("print('my answers')\n")
+    assert sorted((s, p.name) for s, p in discover(subs)) == [
+        ("olga", "01_perceptron.IPYNB"), ("olga", "01_perceptron.py"), ("pete", "01_perceptron.py")]
+    out = tmp_path / "out"
+    assert main(["--course", str(ROOT), "grade", str(subs), "--out", str(out), "--quiet"]) == 1  # pete's
+    assert "could not be graded" in capsys.readouterr().err
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert float(rows["olga"]["points"]) == AUTO_01  # the stray file is listed, not scored
+    assert "01_perceptron.py: superseded by 01_perceptron.IPYNB" in rows["olga"]["problems"]
+    assert float(rows["pete"]["points"]) == 0 and "hand in the .ipynb" in rows["pete"]["problems"]
+    olga = {Path(n["notebook"]).name: n for n in json.loads((out / "grades.json").read_text())[0]["notebooks"]}
+    assert olga["01_perceptron.py"]["status"] == "superseded"
+    assert "could not be graded either" in olga["01_perceptron.py"]["problems"][-1]
+
+
+def test_a_canvas_renamed_file_that_is_not_a_notebook_is_still_a_canvas_submission():
+    from dlcourse.autograde.lms import parse_name
+
+    info = parse_name("doejane_LATE_123_456_01_perceptron-1.IPYNB")
+    assert info is not None and info["original_name"] == "01_perceptron.IPYNB" and info["late_marker"]
+    info = parse_name("doejane_123_456_01_perceptron.py")
+    assert info is not None and info["lms"] == "canvas" and info["original_name"] == "01_perceptron.py"
+    assert parse_name("doejane_123_456_notes.txt") is None
 
 
 @pytest.mark.parametrize("newest", ["solution", "exercise"])

@@ -55,6 +55,10 @@ PUBLIC_PACKAGE = "dlcourse.autograde.cases"
 
 #: the largest submission that is read at all (a notebook with plots is a few MiB)
 MAX_SUBMISSION_BYTES = 50 * 2**20
+# A file whose name names a topic ("01_perceptron.py", "doejane_1_2_02b_l_layer_network.pdf") was
+# handed in for it, notebook or not: it gets a record (not graded, with the reason) instead of
+# vanishing from the grades.  Other files that are not notebooks (notes.txt, a roster) are not work.
+_NAMES_A_TOPIC = re.compile(r"(?:^|_)\d\d[a-z]?_[A-Za-z]")
 
 
 class GradingSetupError(RuntimeError):
@@ -319,8 +323,8 @@ def sha256(path: str | Path) -> str:
 
 
 def _walk_student(folder: Path) -> list[Path]:
-    """A student folder's notebooks (any file named ``*.ipynb``, and symbolic links to
-    folders: both get a record), never following a link."""
+    """A student folder's notebooks and other handed-in files (:func:`is_handed_in`), and
+    symbolic links to folders: each gets a record; never following a link."""
     out = []
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -331,9 +335,20 @@ def _walk_student(folder: Path) -> list[Path]:
             continue
         if entry.is_dir(follow_symlinks=False):
             out.extend(_walk_student(Path(entry.path)))
-        elif entry.name.endswith(".ipynb") or (entry.is_symlink() and os.path.isdir(entry.path)):
+        elif is_handed_in(entry.name) or (entry.is_symlink() and os.path.isdir(entry.path)):
             out.append(Path(entry.path))
     return out
+
+
+def is_notebook_name(name: str) -> bool:
+    """``*.ipynb``, in any case (``01_perceptron.IPYNB`` is a notebook)."""
+    return name.lower().endswith(".ipynb")
+
+
+def is_handed_in(name: str) -> bool:
+    """A file that is graded or refused with a reason: a notebook, or a file (not hidden) named
+    after a topic, which the student meant as the notebook (``01_perceptron.py``)."""
+    return is_notebook_name(name) or (not name.startswith(".") and bool(_NAMES_A_TOPIC.search(name)))
 
 
 def is_one_student(folder: Path) -> bool:
@@ -343,7 +358,7 @@ def is_one_student(folder: Path) -> bool:
         entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
     except OSError:
         return False
-    notebooks = [e for e in entries if e.name.endswith(".ipynb")]
+    notebooks = [e for e in entries if is_notebook_name(e.name)]
     return bool(notebooks) and not any(e.is_dir(follow_symlinks=False) for e in entries) and all(
         nbmod.topic_of({"metadata": {}}, e.name) is not None for e in notebooks)
 
@@ -367,7 +382,8 @@ def discover(path: str | Path) -> list[tuple[str, Path]]:
     """``(student, notebook)`` pairs: a notebook alone, or a folder of students.
 
     In a folder, each sub-folder is a student (all its ``*.ipynb``, checkpoints skipped) and
-    each top-level ``*.ipynb`` is a student named after the file.  Symbolic links are never
+    each top-level ``*.ipynb`` is a student named after the file; a file that is not a notebook
+    but is named after a topic (:func:`is_handed_in`) counts as one, so that grading reports it.  Symbolic links are never
     followed inside the folder: a link named like a notebook, or a link to a folder, is
     returned as it is so that grading refuses it with a reason.  Nothing is opened here.
     A folder whose notebooks are all named after topics (``01_perceptron.ipynb``) and that has
@@ -390,7 +406,7 @@ def discover(path: str | Path) -> list[tuple[str, Path]]:
         p = Path(entry.path)
         if entry.is_dir(follow_symlinks=False):
             out.extend((entry.name, nb) for nb in _walk_student(p))
-        elif entry.name.endswith(".ipynb"):
+        elif is_handed_in(entry.name):
             out.append((p.stem, p))
         elif entry.is_symlink():
             out.append((entry.name, p))
@@ -494,7 +510,8 @@ def _read(student: str, path: Path, isolated: bool, name: str | None = None) -> 
 
 def _supersede(records: list[dict], notebooks: list) -> None:
     """One graded notebook per (student, topic): the newest readable one by modification time
-    (ties: the last file name); the others get the reason and no questions."""
+    (ties: the last file name; the newest file when none is readable); the others are
+    ``"superseded"``, with the reason, and get no questions."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i, r in enumerate(records):
         if r["topic"] is not None:
@@ -507,12 +524,14 @@ def _supersede(records: list[dict], notebooks: list) -> None:
         for i in idx:
             if i == winner:
                 continue
+            # An unreadable loser (a stray 01_perceptron.py beside the notebook) is superseded as
+            # well, keeping its own problem: the gradebook shows the winner, never a 0 for it.
+            was = "" if notebooks[i] is not None else " (it could not be graded either)"
             notebooks[i] = None
-            if records[i]["status"] == "graded":
-                records[i]["status"] = "superseded"
-                records[i]["problems"].append(
-                    f"superseded by {Path(records[winner]['notebook']).name}: of several notebooks of one topic, "
-                    "only the newest (by modification time) is graded")
+            records[i]["status"] = "superseded"
+            records[i]["problems"].append(
+                f"superseded by {Path(records[winner]['notebook']).name}{was}: of several files of one topic, "
+                "only the newest readable notebook (by modification time) is graded")
             records[i]["superseded_by"] = records[winner]["notebook"]
 
 

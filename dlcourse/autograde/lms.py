@@ -27,12 +27,12 @@ import os
 import re
 from pathlib import Path
 
-from dlcourse.autograde.engine import Submission, discover
+from dlcourse.autograde.engine import Submission, discover, is_handed_in
 from dlcourse.autograde.roster import Roster
 
 CANVAS = re.compile(r"^(?P<login>(?:[^\W_]|-)+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<name>.+)$")
 MOODLE = re.compile(r"^(?P<fullname>.+?)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<name>.*)$")
-_RESUBMITTED = re.compile(r"-\d+(\.ipynb)$")
+_RESUBMITTED = re.compile(r"-\d+(\.ipynb)$", re.IGNORECASE)
 
 
 def original_name(name: str) -> str:
@@ -53,7 +53,7 @@ def parse_name(top: str) -> dict | None:
     """What an LMS file (or Moodle folder) name says: ``lms``, the ids, the submitter, the
     original file name and Canvas's late marker; None for a name no LMS writes."""
     m = CANVAS.match(top)
-    if m and top.endswith(".ipynb"):
+    if m and is_handed_in(m["name"]):  # a file Canvas renamed (it makes no folders)
         return {"lms": "canvas", "submitter": m["login"], "lms_user_id": m["uid"], "lms_submission_id": m["sid"],
                 "late_marker": bool(m["late"]), "original_name": original_name(m["name"])}
     m = MOODLE.match(top)
