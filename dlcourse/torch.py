@@ -143,7 +143,7 @@ _OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "A
 
 def fit_torch(model, X, y, epochs: int = 10, batch_size: int | None = 32, lr: float = 0.01,
               optimizer="sgd", device=None, rng: np.random.Generator | int | None = 0,
-              loss: str | None = None,
+              loss: str | None = None, progress: bool = True,
               **optimizer_kwargs) -> list[float]:
     """A minimal torch training loop for GPU-scale runs; returns the per-epoch mean training loss.
 
@@ -154,7 +154,10 @@ def fit_torch(model, X, y, epochs: int = 10, batch_size: int | None = 32, lr: fl
     ``torch.randperm`` drawn from a CPU ``torch.Generator`` seeded from ``rng``: an int seed
     seeds it directly (``torch.manual_seed`` semantics), a numpy Generator gives it one draw
     (``batch_size=None``: full batch).  NaN/inf raises FloatingPointError naming the epoch.
+    ``progress``: a tqdm bar over the epochs showing the last epoch's loss (as :func:`dlcourse.train.fit`).
     """
+    from tqdm.auto import tqdm
+
     torch = _torch()
     F = torch.nn.functional
     epochs = check_count(epochs, "epochs", allow_zero=True)
@@ -190,20 +193,25 @@ def fit_torch(model, X, y, epochs: int = 10, batch_size: int | None = 32, lr: fl
     gen = torch.Generator().manual_seed(torch_seed)
     history: list[float] = []
     model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(n, generator=gen).to(dev)
-        total = torch.zeros((), dtype=p_dtype, device=dev)
-        for start in range(0, n, bs):
-            idx = order[start:start + bs]
-            opt.zero_grad()
-            batch_loss = loss_fn(model(X_t[idx]), y_t[idx])
-            batch_loss.backward()
-            opt.step()
-            total += batch_loss.detach() * idx.numel()  # Σ_b M_b L_b: stays on the device
-        mean = float(total.item()) / n  # one host sync per epoch
-        if not np.isfinite(mean):
-            raise FloatingPointError(f"loss is {mean} at epoch {epoch} (counted from 0); last finite epoch loss: "
-                                     f"{history[-1] if history else None}. Lower the learning rate.")
-        history.append(mean)
+    bar = tqdm(range(epochs), desc="fit_torch", unit="epoch", disable=not progress, leave=False)
+    try:
+        for epoch in bar:
+            order = torch.randperm(n, generator=gen).to(dev)
+            total = torch.zeros((), dtype=p_dtype, device=dev)
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                opt.zero_grad()
+                batch_loss = loss_fn(model(X_t[idx]), y_t[idx])
+                batch_loss.backward()
+                opt.step()
+                total += batch_loss.detach() * idx.numel()  # Σ_b M_b L_b: stays on the device
+            mean = float(total.item()) / n  # one host sync per epoch
+            if not np.isfinite(mean):
+                raise FloatingPointError(f"loss is {mean} at epoch {epoch} (counted from 0); last finite epoch loss: "
+                                         f"{history[-1] if history else None}. Lower the learning rate.")
+            history.append(mean)
+            bar.set_postfix(loss=f"{mean:.4g}", refresh=False)
+    finally:
+        bar.close()
     model.eval()
     return history

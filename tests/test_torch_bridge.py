@@ -169,3 +169,13 @@ def test_fit_torch_on_best_device_matches_cpu():
     on_best = dtorch.fit_torch(dtorch.to_torch_module(model, device=best), X, y, epochs=4, batch_size=10, lr=0.3,
                                device=best)
     np.testing.assert_allclose(on_best, on_cpu, rtol=1e-9)  # float64 on any device: same batches, same steps
+
+
+def test_fit_torch_shows_a_progress_bar_unless_asked_not_to(capsys):
+    X, y = data.linear_regression(n=30, rng=0)
+    dtorch.fit_torch(dtorch.to_torch_module(build_mlp([1, 1]), device="cpu"), X, y, epochs=3, device="cpu")
+    err = capsys.readouterr().err
+    assert "fit_torch" in err and "/3 " in err, err  # tqdm draws at most every 0.1 s: "0/3" at least
+    dtorch.fit_torch(dtorch.to_torch_module(build_mlp([1, 1]), device="cpu"), X, y, epochs=3, device="cpu",
+                     progress=False)
+    assert capsys.readouterr().err == ""
