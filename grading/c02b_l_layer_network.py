@@ -25,6 +25,13 @@ TOPIC = "02b_l_layer_network"
 #: the logits of the hidden cost case that only a closed-form dZ computes within the CPU limit
 LARGE_LOGITS = (64, 4096)
 
+#: (N, n_{l-1}, n_l) of the hidden layer-backward cases, and (dims, N) of the hidden model-backward
+#: case, that only derived gradients compute within the CPU limit: finite differences of a layer
+#: need about 2·n_{l-1} forward passes (one column of W, or one feature of A_prev, perturbed for
+#: every unit or sample at once), of a whole network one pass per weight
+LARGE_LAYER = (128, 4096, 128)
+LARGE_MODEL = ([256, 256, 256, 10], 64)
+
 # train runs a whole training loop per case; the others are a few matrix products
 LIMITS = {"train": Limits(cpu_s=15.0, wall_s=40.0)}
 
@@ -173,6 +180,10 @@ def cases_linear_backward_cached() -> list[Case]:
         A_prev, W, b, _, dZ = layer_cache(n, n_in, n_out, seed=seed)
         out.append(Case(name, args=(dZ, (A_prev, W, b)),
                         expected=torch_activation_backward(dZ, A_prev, W, b, "identity")))
+    A_prev, W, b, _, dZ = layer_cache(*LARGE_LAYER, seed=244)
+    out.append(Case("N = {}, n_{{l-1}} = {}, n_l = {}".format(*LARGE_LAYER), args=(dZ, (A_prev, W, b)),
+                    expected=torch_activation_backward(dZ, A_prev, W, b, "identity"),
+                    hint="Derive dW, db and dA_prev as matrix products: a numerical gradient is far too slow here."))
     return out
 
 
@@ -191,6 +202,10 @@ def cases_linear_activation_backward() -> list[Case]:
     A_prev, W, b, Z, dA = layer_cache(5, 3, 3, seed=255, scale=30.0)
     out.append(Case("sigmoid in its saturated tails", args=(dA, (A_prev, W, b, Z), "sigmoid"),
                     expected=torch_activation_backward(dA, A_prev, W, b, "sigmoid"), atol=1e-12))
+    A_prev, W, b, Z, dA = layer_cache(*LARGE_LAYER, seed=256)
+    out.append(Case("relu, N = {}, n_{{l-1}} = {}, n_l = {}".format(*LARGE_LAYER), args=(dA, (A_prev, W, b, Z), "relu"),
+                    expected=torch_activation_backward(dA, A_prev, W, b, "relu"),
+                    hint="Derive the gradients as matrix products: a numerical gradient is far too slow here."))
     return out
 
 
@@ -211,6 +226,7 @@ def cases_l_model_backward() -> list[Case]:
         _model_case("a single layer (L = 1)", [5, 4], 7, seed=263),
         _model_case("a batch of one sample", [3, 5, 4, 2], 1, seed=264),
         _model_case("the ESIR lecture's n = [2, 3, 5, 4, 2, 1]", [2, 3, 5, 4, 2, 1], 9, seed=265),
+        _model_case(f"n = {LARGE_MODEL[0]}, N = {LARGE_MODEL[1]}", *LARGE_MODEL, seed=266),
     ]
 
 

@@ -23,6 +23,8 @@ TOPIC = "05_regularization"
 
 #: the logits of the hidden label-smoothing case that only a closed-form gradient computes within the CPU limit
 LARGE = (64, 4096)
+#: (N, d) of the hidden ridge case: finite differences need d + 1 passes of O(N·d) each
+LARGE_RIDGE = (16, 65536)
 
 
 def torch_dropout_backward(dout: np.ndarray, u: np.ndarray, p: float) -> np.ndarray:
@@ -96,11 +98,16 @@ def cases_ridge_loss_and_grad() -> list[Case]:
     X, y, w = rng.normal(size=(25, 6)), rng.normal(size=25), rng.normal(size=6)
     X1, y1 = np.array([[2.0]]), np.array([3.0])  # one sample, one feature
     Xb, yb, wb = 10.0 + rng.normal(size=(7, 3)), 100.0 + rng.normal(size=7), rng.normal(size=3)  # large offsets
+    Xl, yl = rng.normal(size=LARGE_RIDGE), rng.normal(size=LARGE_RIDGE[0])
+    wl = rng.normal(size=LARGE_RIDGE[1]) / np.sqrt(LARGE_RIDGE[1])
     return [
         Case("25 samples, 6 features, lam = 0.1", args=(w, 0.7, X, y, 0.1), expected=torch_ridge(w, 0.7, X, y, 0.1)),
         Case("one sample, one feature, lam = 2", args=(np.array([-0.5]), 0.0, X1, y1, 2.0),
              expected=torch_ridge(np.array([-0.5]), 0.0, X1, y1, 2.0)),
         Case("large offsets in X and y, lam = 10", args=(wb, 5.0, Xb, yb, 10.0), expected=torch_ridge(wb, 5.0, Xb, yb, 10.0)),
+        Case(f"N = {LARGE_RIDGE[0]} samples, d = {LARGE_RIDGE[1]} features, lam = 0.01", args=(wl, -0.2, Xl, yl, 0.01),
+             expected=torch_ridge(wl, -0.2, Xl, yl, 0.01),
+             hint="Derive the gradient as a matrix product: a numerical gradient is far too slow for many features."),
     ]
 
 

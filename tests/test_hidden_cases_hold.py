@@ -125,6 +125,28 @@ def _ce_loss(z, y, label_smoothing=0.0):
     return float(-(q * log_p).sum() / n)
 
 
+def _ridge_loss(w, b, X, y, lam):
+    r = X @ w + b - y
+    return float(r @ r / len(y) + 0.5 * lam * w @ w)
+
+
+def _act(z, g):
+    return np.maximum(z, 0.0) if g == "relu" else 1.0 / (1.0 + np.exp(-z)) if g == "sigmoid" else z
+
+
+def _layer_loss(dout, A_prev, W, b, g="identity"):
+    return float(np.sum(dout * _act(A_prev @ W.T + b, g)))
+
+
+def _model_loss(dZL, caches, params, g):
+    A = caches[0]
+    L = len(params) // 2
+    for layer in range(L):
+        Z = A @ params[2 * layer].T + params[2 * layer + 1]
+        A = _act(Z, g) if layer < L - 1 else Z
+    return float(np.sum(dZL * A))
+
+
 # (topic, qid, forward pass of the scalar the backward differentiates, the number of forward passes
 # of the cheapest finite differences: columns of batch norm are independent, so 2·N passes perturb
 # one row of every column at once; samples of a cross-entropy are independent, so 2·C passes)
@@ -133,6 +155,16 @@ DERIVATIONS = [
     ("05_regularization", "label_smoothing_cross_entropy", lambda a, k: _ce_loss(a[0], a[1], *a[2:], **k),
      lambda a: 2 * a[0].shape[1]),
     ("02b_l_layer_network", "compute_cost", lambda a, k: _ce_loss(a[0], a[1]), lambda a: 2 * a[0].shape[1]),
+    # a ridge gradient: one pass per feature (every sample depends on every weight)
+    ("05_regularization", "ridge_loss_and_grad", lambda a, k: _ridge_loss(*a), lambda a: a[2].shape[1] + 1),
+    # a layer: units (rows of W) and samples are independent, so one column of W, or one feature
+    # of A_prev, is perturbed for all of them at once: 2·n_{l-1} passes
+    ("02b_l_layer_network", "linear_backward_cached", lambda a, k: _layer_loss(a[0], *a[1]),
+     lambda a: 2 * a[1][0].shape[1]),
+    ("02b_l_layer_network", "linear_activation_backward", lambda a, k: _layer_loss(a[0], *a[1][:3], a[2]),
+     lambda a: 2 * a[1][0].shape[1]),
+    # a network: the layers mix the units, so one pass per weight
+    ("02b_l_layer_network", "l_model_backward", lambda a, k: _model_loss(*a), lambda a: sum(W.size for W in a[2][::2])),
 ]
 
 
