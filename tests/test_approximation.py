@@ -91,3 +91,53 @@ def test_explorer_callback_draws_and_reports():
     # a flatter sigmoid (small s) blurs the steps: the error grows
     assert ap.construction_update(width=9, steepness=0.5)["error"] > out["error"]
     plt.close(fig)
+
+
+# --- why depth: composition multiplies linear pieces -------------------------------------------
+
+
+def _tent(x):
+    return np.where(x <= 0.5, 2.0 * x, 2.0 - 2.0 * x)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 6, 10])
+def test_the_sawtooth_network_is_the_tent_map_composed_depth_times(depth):
+    x = np.random.default_rng(depth).uniform(0.0, 1.0, 500)
+    expected = x
+    for _ in range(depth):
+        expected = _tent(expected)
+    model = ap.sawtooth_network(depth)
+    np.testing.assert_allclose(model(x[:, None]).ravel(), expected, rtol=0, atol=1e-12)
+    assert sum(isinstance(m, ap.nn.ReLU) for m in model) == depth  # depth hidden layers of 2 units
+    # its 2^L pieces meet at the multiples of 2^-L, where it alternates between 0 and 1
+    k = np.arange(2**depth + 1)
+    np.testing.assert_allclose(model((k / 2**depth)[:, None]).ravel(), k % 2, atol=1e-12)
+    assert ap.count_linear_pieces(model) == 2**depth
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_hidden_layer_of_n_relu_units_makes_n_plus_one_pieces(seed):
+    width = 12
+    model = ap.shallow_relu_network(width, rng=seed)
+    kinks = -model[0].bias.data / model[0].weight.data.ravel()  # where s_j (x − k_j) = 0
+    assert np.all((kinks > 0) & (kinks < 1))
+    assert ap.count_linear_pieces(model) == len(np.unique(kinks)) + 1 == width + 1
+
+
+@pytest.mark.parametrize("f, pieces", [
+    (lambda x: 3.0 * x - 1.0, 1),
+    (lambda x: np.abs(x - 0.3), 2),  # the kink inside a grid cell counts once
+    (lambda x: np.abs(x - 0.3) + np.abs(x - 0.7) + 2 * np.maximum(x - 0.9, 0), 4),
+    (lambda x: np.maximum(x - 1.5, 0.0), 1),  # its kink lies outside [0, 1]
+])
+def test_count_linear_pieces_on_functions_whose_pieces_are_known(f, pieces):
+    class Fn(ap.nn.Module):
+        def forward(self, x):
+            return f(x)
+
+    assert ap.count_linear_pieces(Fn()) == pieces
+
+
+def test_count_linear_pieces_refuses_an_empty_interval():
+    with pytest.raises(ValueError, match="hi > lo"):
+        ap.count_linear_pieces(ap.sawtooth_network(2), lo=1.0, hi=1.0)

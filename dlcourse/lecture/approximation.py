@@ -6,6 +6,9 @@
   sigmoids subtract into bumps, and weighted bumps add up to the function.
 * :func:`depth_definitions` computes the depth of an MLP in the three lectures' senses; the
   Sharif lecture's (the longest path of the network's DAG) comes from :func:`dag_depth`.
+* :func:`sawtooth_network` and :func:`count_linear_pieces`: why depth pays (the PyTorch lecture
+  notes cite Håstad, 1986 and Montúfar et al., 2014) — composing a two-unit ReLU layer L times
+  makes 2^L linear pieces, where one hidden layer of n ReLU units makes at most n + 1.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from dlcourse import nn
 from dlcourse.validation import as_float_array, check_count, check_positive
 
 __all__ = ["staircase_network", "network_as_mlp", "staircase_forward", "staircase_error_bound",
-           "max_error", "dag_depth", "mlp_edges", "depth_definitions", "plot_construction",
+           "max_error", "dag_depth", "mlp_edges", "depth_definitions", "sawtooth_network",
+           "shallow_relu_network", "count_linear_pieces", "plot_construction",
            "plot_error_vs_width", "construction_update", "construction_explorer"]
 
 
@@ -168,6 +172,72 @@ def depth_definitions(sizes: Sequence[int], skips: Iterable[tuple[int, int]] = (
     n_weight = len(sizes) - 1
     return {"longest path": dag_depth(mlp_edges(sizes, skips)), "weight layers": n_weight,
             "hidden layers": n_weight - 1}
+
+
+# ---------------------------------------------------------------------------------------------
+# Why depth: composition multiplies linear pieces
+# ---------------------------------------------------------------------------------------------
+
+
+def sawtooth_network(depth: int) -> nn.Sequential:
+    """The tent map t(x) = 2 relu(x) − 4 relu(x − ½) (t = 2x on [0, ½], 2 − 2x on [½, 1])
+    composed ``depth`` times, as a ReLU MLP 1-2-2-…-2-1 with ``depth`` hidden layers of 2 units.
+
+    On [0, 1], t∘…∘t (L times) is a sawtooth of 2^{L−1} teeth: 2^L linear pieces, with its
+    breakpoints at the multiples of 2^{−L} (each composition folds [0, 1] onto itself once more;
+    Montúfar et al., 2014, count linear regions this way).  Hidden layer l computes
+    h_l = relu(w a + c) with w = (1, 1)ᵀ, c = (0, −½) on a = t^{l−1}(x) = (2, −4)·h_{l−1}.
+    """
+    depth = check_count(depth, "depth")
+    fold = np.array([[2.0, -4.0]])  # t(a) = 2 relu(a) − 4 relu(a − ½)
+    split_w, split_b = np.array([[1.0], [1.0]]), np.array([0.0, -0.5])  # (relu(a), relu(a − ½))
+    layers: list[nn.Module] = []
+    for l in range(depth):
+        lin = nn.Linear(1 if l == 0 else 2, 2)
+        lin.weight.data = split_w.copy() if l == 0 else split_w @ fold  # a = fold · h_{l−1}
+        lin.bias.data = split_b.copy()
+        layers += [lin, nn.ReLU()]
+    out = nn.Linear(2, 1)
+    out.weight.data, out.bias.data = fold.copy(), np.zeros(1)
+    return nn.Sequential(*layers, out)
+
+
+def shallow_relu_network(width: int, rng: np.random.Generator | int | None = 0) -> nn.Sequential:
+    """A random 1-``width``-1 ReLU network whose ``width`` kinks all lie inside (0, 1):
+    unit j is relu(s_j (x − k_j)) with k_j ~ U(0, 1), s_j = ±1, and output weights ~ N(0, 1).
+
+    A sum of ``width`` functions with one kink each has at most ``width`` + 1 linear pieces on
+    any interval: the most one hidden layer of that many ReLU units can make.
+    """
+    width = check_count(width, "width")
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    kinks, signs = rng.uniform(0.0, 1.0, width), rng.choice([-1.0, 1.0], width)
+    hidden, out = nn.Linear(1, width), nn.Linear(width, 1)
+    hidden.weight.data, hidden.bias.data = signs[:, None].copy(), -signs * kinks
+    out.weight.data, out.bias.data = rng.normal(size=(1, width)), np.zeros(1)
+    return nn.Sequential(hidden, nn.ReLU(), out)
+
+
+def count_linear_pieces(model: nn.Module, lo: float = 0.0, hi: float = 1.0, n_grid: int = 2**16 + 1,
+                        rtol: float = 1e-6) -> int:
+    """The number of linear pieces of a scalar function of one input on [lo, hi], measured:
+    the slope between neighbouring points of an ``n_grid``-point grid changes where a piece ends.
+
+    A kink inside a grid cell changes the slope on both sides of the cell and counts once; two
+    kinks less than three grid steps apart may count as one, so the count is exact when the
+    breakpoints are further apart (for :func:`sawtooth_network` of depth L ≤ 14 on [0, 1], the
+    default dyadic grid puts them on grid points, 2^{16−L} ≥ 4 steps apart).
+    """
+    n_grid = check_count(n_grid, "n_grid")
+    if n_grid < 3 or not hi > lo:
+        raise ValueError(f"need hi > lo and n_grid ≥ 3, got lo={lo}, hi={hi}, n_grid={n_grid}")
+    x = np.linspace(lo, hi, n_grid)
+    y = np.asarray(model(x[:, None]), dtype=float).ravel()
+    slopes = np.diff(y) / np.diff(x)
+    scale = max(float(np.max(np.abs(slopes))), 1.0)
+    changed = np.abs(np.diff(slopes)) > rtol * scale
+    # a kink inside a grid cell changes the slope twice (into the cell and out of it): one kink
+    return 1 + int(np.count_nonzero(changed[1:] & ~changed[:-1]) + changed[0])
 
 
 # ---------------------------------------------------------------------------------------------
