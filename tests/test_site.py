@@ -88,6 +88,57 @@ def test_makefile_html_target_builds_the_lecture_notebooks_with_this_module():
     assert "-m dlcourse.lecture.site build/html notebooks/[0-9]*.ipynb" in recipe
 
 
+def _sleepy_notebook(tmp_path, first_runs: int) -> Path:
+    """A notebook whose cell sleeps 60 s in its first ``first_runs`` runs (counted in a file beside
+    it), then returns at once: a stand-in for nbclient's hang, which the next run does not repeat."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import time\nfrom pathlib import Path\n"
+        "runs = Path('runs.txt')\nn = int(runs.read_text()) if runs.exists() else 0\n"
+        f"runs.write_text(str(n + 1))\nif n < {first_runs}:\n    time.sleep(60)\nprint('ran', n + 1)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "sleepy.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_run_that_times_out_is_run_again(tmp_path, capsys):
+    path = _sleepy_notebook(tmp_path, first_runs=1)
+    nb = site.execute(path, timeout=3)
+    assert "ran 2" in nb.cells[0].outputs[0]["text"]
+    assert "a cell ran past 3 s; running it again (2 of 3" in capsys.readouterr().err
+
+
+def test_a_notebook_that_always_times_out_fails_after_the_attempts(tmp_path):
+    path = _sleepy_notebook(tmp_path, first_runs=5)
+    with pytest.raises(RuntimeError, match=r"timed out in 2 run\(s\) \(a cell ran past 3 s\)"):
+        site.execute(path, timeout=3, attempts=2)
+    assert (tmp_path / "runs.txt").read_text() == "2"
+
+
+def test_a_notebook_past_four_cell_timeouts_is_killed_with_its_kernel(tmp_path):
+    nb = nbformat.v4.new_notebook()  # five cells of 2.5 s: each under the 3 s limit, together past 12 s
+    nb.cells = [nbformat.v4.new_code_cell("import os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))")]
+    nb.cells += [nbformat.v4.new_code_cell("time.sleep(2.5)") for _ in range(5)]
+    path = tmp_path / "slow.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(RuntimeError, match=r"timed out in 1 run\(s\) \(the whole notebook ran past 12 s\)"):
+        site.execute(path, timeout=3, attempts=1)
+    kernel = int((tmp_path / "kernel.pid").read_text())
+    assert not Path(f"/proc/{kernel}").exists() or "zombie" in Path(f"/proc/{kernel}/status").read_text()
+
+
+def test_an_error_in_a_cell_is_not_retried(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from pathlib import Path\nruns = Path('runs.txt')\n"
+                                          "runs.write_text(runs.read_text() + 'x' if runs.exists() else 'x')\n1 / 0")]
+    path = tmp_path / "raises.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        site.execute(path, timeout=30)
+    assert (tmp_path / "runs.txt").read_text() == "x"
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
