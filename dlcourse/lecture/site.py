@@ -98,8 +98,9 @@ def replace_explorers(nb) -> int:
 
 
 #: nbconvert (through nbclient) sometimes waits for a kernel message that has already arrived, the
-#: kernel idle and the client asleep, until the cell timeout fires (jupyter/nbclient#312, with
-#: ipywidgets' messages; seen here on notebooks 04 and 07 about once in ten runs).  A notebook that
+#: kernel idle and the client asleep, until its timeout fires (jupyter/nbclient#312, with
+#: ipywidgets' messages).  Seen here on notebook 07, and on 04 in a CI run where it went on after
+#: the 600 s of the old timeout.  Hence the short quick-mode timeout, and a notebook whose run
 #: times out is run again from scratch, up to this many times in all.
 ATTEMPTS = 3
 
