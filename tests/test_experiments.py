@@ -204,3 +204,15 @@ def test_nesterov_classic_lookahead_equals_simplified_nesterov():
         P.grad = grad(P.data)
         opt.step()
         assert np.allclose(P.data, thetas[k + 1] + 0.8 * vs[k + 1], atol=1e-12)
+
+
+def test_record_layers_refuses_a_layout_it_would_record_wrongly():
+    from dlcourse import nn
+    from dlcourse.lecture.experiments import record_layers
+
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2, rng=1))
+    with pytest.raises(ValueError, match=r"layer 2 \(ReLU\) is a second layer after Linear 1, behind BatchNorm1d"):
+        record_layers(model, np.zeros((5, 3)), lambda out: out)
+    ok = nn.Sequential(nn.Linear(3, 4, rng=0), nn.ReLU(), nn.Linear(4, 2, rng=1))
+    blocks, stats = record_layers(ok, np.ones((5, 3)), np.ones_like)
+    assert [type(a).__name__ if a else None for _, a in blocks] == ["ReLU", None] and len(stats.dz) == 2

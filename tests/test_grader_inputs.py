@@ -228,11 +228,17 @@ def test_what_a_student_handed_in_never_vanishes_from_the_grades(tmp_path, capsy
     (subs / "pete").mkdir()
     shutil.copy(SOLUTION, subs / "olga" / "01_perceptron.IPYNB")
     (subs / "olga" / "01_perceptron.py").write_text("def perceptron_predict(w, b, X): ...\n")  # the newer file
-    (subs / "olga" / "notes.txt").write_text("not work")  # names no topic: not handed in
+    # names no topic of the course, or not as a file of its own: not handed in, passed over
+    for stray in ("notes.txt", "fig_03_loss.png", "week_02_notes.txt", "01_perceptron.ipynb.bak",
+                  "01_perceptron.ipynb:Zone.Identifier", "01_perceptron.ipynb~", "09_no_such_topic.py"):
+        (subs / "olga" / stray).write_text("not work")
+    for stray in ("00_README.md", "2024_10_grades.csv"):
+        (subs / stray).write_text("the instructor's")
     os.utime(subs / "olga" / "01_perceptron.IPYNB", (time.time() - 3600, time.time() - 3600))
     (subs / "pete" / "01_perceptron.py").write_text("print('my answers')\n")
-    assert sorted((s, p.name) for s, p in discover(subs)) == [
+    assert sorted((s, p.name) for s, p in discover(subs, engine.course_topics(ROOT))) == [
         ("olga", "01_perceptron.IPYNB"), ("olga", "01_perceptron.py"), ("pete", "01_perceptron.py")]
+    assert [p.name for _, p in discover(subs)] == ["01_perceptron.IPYNB"]  # without the topics: notebooks only
     out = tmp_path / "out"
     assert main(["--course", str(ROOT), "grade", str(subs), "--out", str(out), "--quiet"]) == 1  # pete's
     assert "could not be graded" in capsys.readouterr().err
@@ -245,14 +251,37 @@ def test_what_a_student_handed_in_never_vanishes_from_the_grades(tmp_path, capsy
     assert "could not be graded either" in olga["01_perceptron.py"]["problems"][-1]
 
 
+def test_a_refused_duplicate_still_fails_the_run_but_not_the_gradebook_row(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    (subs / "quinn" / "old").mkdir(parents=True)
+    shutil.copy(SOLUTION, subs / "quinn" / "01_perceptron.ipynb")
+    (subs / "quinn" / "old" / "01_perceptron.ipynb").symlink_to(EXERCISE)  # a link: refused
+    out = tmp_path / "out"
+    assert main(["--course", str(ROOT), "grade", str(subs), "--out", str(out), "--quiet"]) == 1
+    assert "could not be graded" in capsys.readouterr().err
+    (row,) = csv.DictReader((out / "gradebook.csv").open())
+    assert float(row["points"]) == AUTO_01 and "symbolic link" in row["problems"]
+    by = {Path(n["notebook"]).parent.name: n for n in json.loads((out / "grades.json").read_text())[0]["notebooks"]}
+    assert by["old"]["status"] == "not graded" and by["old"]["superseded_by"].endswith("quinn/01_perceptron.ipynb")
+
+
+def test_handed_in_topic_reads_lms_prefixes_and_resubmissions_only_around_a_whole_topic():
+    topics = engine.course_topics(ROOT)
+    assert "01_perceptron" in topics and "02b_l_layer_network" in topics
+    assert engine.handed_in_topic("doejane_12_34_02b_l_layer_network-2.pdf", topics) == "02b_l_layer_network"
+    assert engine.handed_in_topic("Jane Doe_42_assignsubmission_file_01_perceptron.py", topics) == "01_perceptron"
+    for name in ("01_perceptron_notes.txt", "x01_perceptron.py", "01_perceptron", "01_perceptron.py.txt"):
+        assert engine.handed_in_topic(name, topics) is None, name
+
+
 def test_a_canvas_renamed_file_that_is_not_a_notebook_is_still_a_canvas_submission():
     from dlcourse.autograde.lms import parse_name
 
     info = parse_name("doejane_LATE_123_456_01_perceptron-1.IPYNB")
     assert info is not None and info["original_name"] == "01_perceptron.IPYNB" and info["late_marker"]
-    info = parse_name("doejane_123_456_01_perceptron.py")
+    info = parse_name("doejane_123_456_01_perceptron-2.py")
     assert info is not None and info["lms"] == "canvas" and info["original_name"] == "01_perceptron.py"
-    assert parse_name("doejane_123_456_notes.txt") is None
+    assert parse_name("doejane_123_456_carol") is None  # no extension: a folder, which Canvas never makes
 
 
 @pytest.mark.parametrize("newest", ["solution", "exercise"])

@@ -96,7 +96,12 @@ def cmd_grade(args) -> int:
     sandbox are wrong).  Into a folder that already holds results, only the students graded
     now are replaced (``--fresh`` starts over)."""
     from dlcourse.autograde import results
-    from dlcourse.autograde.engine import GradingSetupError, exit_status, grade_submissions
+    from dlcourse.autograde.engine import (
+        GradingSetupError,
+        course_topics,
+        exit_status,
+        grade_submissions,
+    )
     from dlcourse.autograde.lms import collect
     from dlcourse.autograde.report import NOT_ISOLATED, write_reports
     from dlcourse.autograde.roster import Roster
@@ -121,7 +126,7 @@ def cmd_grade(args) -> int:
         shard = parse_shard(args.shard) if args.shard else None
         roster_rows = fields.get("roster", old.get("roster") if old else None)
         roster = Roster.from_rows(roster_rows) if roster_rows else None
-        subs, unknown = collect(args.submission, roster)
+        subs, unknown = collect(args.submission, roster, course_topics(root))
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_SETUP_ERROR

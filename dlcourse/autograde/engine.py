@@ -55,10 +55,6 @@ PUBLIC_PACKAGE = "dlcourse.autograde.cases"
 
 #: the largest submission that is read at all (a notebook with plots is a few MiB)
 MAX_SUBMISSION_BYTES = 50 * 2**20
-# A file whose name names a topic ("01_perceptron.py", "doejane_1_2_02b_l_layer_network.pdf") was
-# handed in for it, notebook or not: it gets a record (not graded, with the reason) instead of
-# vanishing from the grades.  Other files that are not notebooks (notes.txt, a roster) are not work.
-_NAMES_A_TOPIC = re.compile(r"(?:^|_)\d\d[a-z]?_[A-Za-z]")
 
 
 class GradingSetupError(RuntimeError):
@@ -322,7 +318,7 @@ def sha256(path: str | Path) -> str:
     return hashlib.sha256(read_submission(path)[0]).hexdigest()
 
 
-def _walk_student(folder: Path) -> list[Path]:
+def _walk_student(folder: Path, topics: frozenset[str] | None = None) -> list[Path]:
     """A student folder's notebooks and other handed-in files (:func:`is_handed_in`), and
     symbolic links to folders: each gets a record; never following a link."""
     out = []
@@ -334,8 +330,8 @@ def _walk_student(folder: Path) -> list[Path]:
         if entry.name == ".ipynb_checkpoints":
             continue
         if entry.is_dir(follow_symlinks=False):
-            out.extend(_walk_student(Path(entry.path)))
-        elif is_handed_in(entry.name) or (entry.is_symlink() and os.path.isdir(entry.path)):
+            out.extend(_walk_student(Path(entry.path), topics))
+        elif is_handed_in(entry.name, topics) or (entry.is_symlink() and os.path.isdir(entry.path)):
             out.append(Path(entry.path))
     return out
 
@@ -345,10 +341,30 @@ def is_notebook_name(name: str) -> bool:
     return name.lower().endswith(".ipynb")
 
 
-def is_handed_in(name: str) -> bool:
-    """A file that is graded or refused with a reason: a notebook, or a file (not hidden) named
-    after a topic, which the student meant as the notebook (``01_perceptron.py``)."""
-    return is_notebook_name(name) or (not name.startswith(".") and bool(_NAMES_A_TOPIC.search(name)))
+def course_topics(course_root: str | Path) -> frozenset[str]:
+    """The topics of a course: the ``NN_topic`` names of its ``exercises/`` and ``solutions/`` notebooks."""
+    root = Path(course_root)
+    return frozenset(p.stem for folder in ("exercises", "solutions") for p in (root / folder).glob("*.ipynb")
+                     if nbmod.topic_of({"metadata": {}}, p) is not None)
+
+
+def handed_in_topic(name: str, topics: frozenset[str] | set[str]) -> str | None:
+    """The topic a file that is not a notebook was handed in for: its name is a course topic with
+    an extension (``01_perceptron.py``), perhaps after an LMS prefix (``doejane_12_34_01_perceptron.pdf``)
+    and with a resubmission number (``-1``); None for any other name (``notes.txt``,
+    ``fig_03_loss.png``, ``01_perceptron.ipynb.bak``, ``01_perceptron.ipynb~``)."""
+    for topic in sorted(topics):
+        if re.fullmatch(rf"(?:.*_)?{re.escape(topic)}(?:-\d+)?\.[A-Za-z0-9]+", name):
+            return topic
+    return None
+
+
+def is_handed_in(name: str, topics: frozenset[str] | set[str] | None = None) -> bool:
+    """A file that is graded or refused with a reason: a notebook, or (with the course's
+    ``topics``) a file named after one of them, which the student meant as the notebook
+    (:func:`handed_in_topic`).  Anything else in a submission folder is not work and is passed over."""
+    return is_notebook_name(name) or (topics is not None and not name.startswith(".")
+                                      and handed_in_topic(name, topics) is not None)
 
 
 def is_one_student(folder: Path) -> bool:
@@ -378,12 +394,13 @@ class Submission:
     info: dict = field(default_factory=dict)
 
 
-def discover(path: str | Path) -> list[tuple[str, Path]]:
+def discover(path: str | Path, topics: frozenset[str] | None = None) -> list[tuple[str, Path]]:
     """``(student, notebook)`` pairs: a notebook alone, or a folder of students.
 
     In a folder, each sub-folder is a student (all its ``*.ipynb``, checkpoints skipped) and
-    each top-level ``*.ipynb`` is a student named after the file; a file that is not a notebook
-    but is named after a topic (:func:`is_handed_in`) counts as one, so that grading reports it.  Symbolic links are never
+    each top-level ``*.ipynb`` is a student named after the file; with the course's ``topics``
+    (:func:`course_topics`), a file that is not a notebook but is named after a topic
+    (:func:`handed_in_topic`) counts as one, so that grading reports it instead of passing over it.  Symbolic links are never
     followed inside the folder: a link named like a notebook, or a link to a folder, is
     returned as it is so that grading refuses it with a reason.  Nothing is opened here.
     A folder whose notebooks are all named after topics (``01_perceptron.ipynb``) and that has
@@ -398,15 +415,15 @@ def discover(path: str | Path) -> list[tuple[str, Path]]:
         named_after_topic = nbmod.topic_of({"metadata": {}}, path) is not None and path.parent.name
         return [(path.parent.name if named_after_topic else path.stem, path)]
     if is_one_student(path):  # ``subs/carol`` holding 01_perceptron.ipynb, 02_backprop.ipynb, ...
-        return [(path.name, nb) for nb in _walk_student(path)]
+        return [(path.name, nb) for nb in _walk_student(path, topics)]
     out: list[tuple[str, Path]] = []
     for entry in sorted(os.scandir(path), key=lambda e: e.name):
         if entry.name.startswith("."):
             continue
         p = Path(entry.path)
         if entry.is_dir(follow_symlinks=False):
-            out.extend((entry.name, nb) for nb in _walk_student(p))
-        elif is_handed_in(entry.name):
+            out.extend((entry.name, nb) for nb in _walk_student(p, topics))
+        elif is_handed_in(entry.name, topics):
             out.append((p.stem, p))
         elif entry.is_symlink():
             out.append((entry.name, p))
@@ -482,6 +499,7 @@ def _read(student: str, path: Path, isolated: bool, name: str | None = None) -> 
         raw, st = read_submission(path)
     except SubmissionRefused as exc:
         _not_graded(record, str(exc))
+        record["refused"] = True
         raw = None
     except OSError as exc:
         _not_graded(record, f"the notebook could not be read ({type(exc).__name__}: {exc.strerror or exc}); "
@@ -510,8 +528,9 @@ def _read(student: str, path: Path, isolated: bool, name: str | None = None) -> 
 
 def _supersede(records: list[dict], notebooks: list) -> None:
     """One graded notebook per (student, topic): the newest readable one by modification time
-    (ties: the last file name; the newest file when none is readable); the others are
-    ``"superseded"``, with the reason, and get no questions."""
+    (ties: the last file name; the newest file when none is readable); the others get
+    ``superseded_by``, no questions, and the status ``"superseded"`` with the reason — except a
+    file the grader refused (a link, a FIFO), which stays ``"not graded"``."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i, r in enumerate(records):
         if r["topic"] is not None:
@@ -524,14 +543,20 @@ def _supersede(records: list[dict], notebooks: list) -> None:
         for i in idx:
             if i == winner:
                 continue
-            # An unreadable loser (a stray 01_perceptron.py beside the notebook) is superseded as
-            # well, keeping its own problem: the gradebook shows the winner, never a 0 for it.
-            was = "" if notebooks[i] is not None else " (it could not be graded either)"
+            # A loser that could not be read as a notebook (a stray 01_perceptron.py beside it) is
+            # superseded, keeping its own problem: the gradebook shows the winner, never a 0 for it.
+            # One the grader refused (a link to a solution, a FIFO) stays "not graded": the run's
+            # exit status must still alert the instructor.
+            winner_name = Path(records[winner]["notebook"]).name
+            if records[i].get("refused"):
+                records[i]["problems"].append(f"(besides, {winner_name} of the same topic was graded)")
+            else:
+                was = "" if notebooks[i] is not None else " (it could not be graded either)"
+                records[i]["status"] = "superseded"
+                records[i]["problems"].append(
+                    f"superseded by {winner_name}{was}: of several files of one topic, "
+                    "only the newest readable notebook (by modification time) is graded")
             notebooks[i] = None
-            records[i]["status"] = "superseded"
-            records[i]["problems"].append(
-                f"superseded by {Path(records[winner]['notebook']).name}{was}: of several files of one topic, "
-                "only the newest readable notebook (by modification time) is graded")
             records[i]["superseded_by"] = records[winner]["notebook"]
 
 
@@ -684,7 +709,8 @@ def grade_paths(path: str | Path, *, course_root: str | Path | None = None,
     notebook replaced by a newer one of the same topic ``"status": "superseded"``.  Never
     executes student code in this process.
     """
-    subs = [Submission(student, nb_path) for student, nb_path in discover(path)]
+    topics = course_topics(Path(course_root) if course_root else find_course_root())
+    subs = [Submission(student, nb_path) for student, nb_path in discover(path, topics)]
     return grade_submissions(subs, course_root=course_root, hidden_dir=hidden_dir, jobs=jobs, progress=progress,
                              python=python, qids=qids, limits=limits, fork_server=fork_server, isolated=isolated,
                              limit_overrides=limit_overrides)

@@ -110,7 +110,9 @@ def build_rows(records: list[dict], questions: dict[str, list[dict]], *, roster:
     """One row per (student, topic): the students of the roster (or of ``students``, a shard's),
     then any unknown submitter; the topics of ``questions`` (the trusted question lists)."""
     topics = topics or sorted(questions)
-    active = [r for r in records if r.get("status") != "superseded" and r.get("topic") in questions]
+    # one record per (student, topic): not a superseded one, nor a refused duplicate of the winner
+    active = [r for r in records if r.get("status") != "superseded" and "superseded_by" not in r
+              and r.get("topic") in questions]
     by: dict[tuple[str, str], dict] = {(r["student"], r["topic"]): r for r in active}
     keys: list[str] = []
     if roster is not None:

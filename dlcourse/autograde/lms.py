@@ -27,12 +27,12 @@ import os
 import re
 from pathlib import Path
 
-from dlcourse.autograde.engine import Submission, discover, is_handed_in
+from dlcourse.autograde.engine import Submission, discover
 from dlcourse.autograde.roster import Roster
 
 CANVAS = re.compile(r"^(?P<login>(?:[^\W_]|-)+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<name>.+)$")
 MOODLE = re.compile(r"^(?P<fullname>.+?)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<name>.*)$")
-_RESUBMITTED = re.compile(r"-\d+(\.ipynb)$", re.IGNORECASE)
+_RESUBMITTED = re.compile(r"-\d+(\.[A-Za-z0-9]+)$")
 
 
 def original_name(name: str) -> str:
@@ -53,7 +53,7 @@ def parse_name(top: str) -> dict | None:
     """What an LMS file (or Moodle folder) name says: ``lms``, the ids, the submitter, the
     original file name and Canvas's late marker; None for a name no LMS writes."""
     m = CANVAS.match(top)
-    if m and is_handed_in(m["name"]):  # a file Canvas renamed (it makes no folders)
+    if m and Path(m["name"]).suffix:  # a file Canvas renamed (it makes no folders)
         return {"lms": "canvas", "submitter": m["login"], "lms_user_id": m["uid"], "lms_submission_id": m["sid"],
                 "late_marker": bool(m["late"]), "original_name": original_name(m["name"])}
     m = MOODLE.match(top)
@@ -63,7 +63,8 @@ def parse_name(top: str) -> dict | None:
     return None
 
 
-def collect(path: str | Path, roster: Roster | None = None) -> tuple[list[Submission], list[dict]]:
+def collect(path: str | Path, roster: Roster | None = None,
+            topics: frozenset[str] | None = None) -> tuple[list[Submission], list[dict]]:
     """The submissions under ``path`` and the unknown submitters (those the roster lacks).
 
     Each :class:`~dlcourse.autograde.engine.Submission` is keyed by the roster id when the
@@ -74,7 +75,7 @@ def collect(path: str | Path, roster: Roster | None = None) -> tuple[list[Submis
     root = Path(path)
     subs: list[Submission] = []
     unknown: dict[str, dict] = {}
-    for student, nb_path in discover(root):
+    for student, nb_path in discover(root, topics):
         rel = nb_path.relative_to(root).parts if root.is_dir() and nb_path != root else (nb_path.name,)
         top = rel[0]
         info = parse_name(top)

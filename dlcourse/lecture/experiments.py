@@ -47,14 +47,21 @@ def record_layers(model: nn.Sequential, x: np.ndarray, dout: Callable[[np.ndarra
     """Run ``model`` forward on ``x`` and back-propagate ``dout(output)``, keeping every layer's
     z_l, a_l, dL/dz_l and dL/da_l; returns the (Linear, activation or None) blocks and the record.
 
-    Each Linear's parameter gradients accumulate as in any backward pass.
+    Each Linear's parameter gradients accumulate as in any backward pass.  A model with any
+    other layout (BatchNorm between a Linear and its activation) is refused: it would be
+    recorded wrongly.
     """
-    layers = list(model)
     blocks: list[tuple[nn.Linear, nn.Module | None]] = []
-    for i, layer in enumerate(layers):
+    for i, layer in enumerate(model):
         if isinstance(layer, nn.Linear):
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
-            blocks.append((layer, None if nxt is None or isinstance(nxt, nn.Linear) else nxt))
+            blocks.append((layer, None))
+        elif blocks and blocks[-1][1] is None:
+            blocks[-1] = (blocks[-1][0], layer)  # the activation right after a Linear
+        else:
+            after = "comes before any Linear" if not blocks else f"is a second layer after Linear {len(blocks)}, " \
+                f"behind {type(blocks[-1][1]).__name__}"
+            raise ValueError(f"record_layers needs Linear layers, each followed by at most one activation; "
+                             f"layer {i} ({type(layer).__name__}) {after}")
     z_list, a_list = [], []
     h = x
     for lin, act in blocks:

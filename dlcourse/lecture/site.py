@@ -113,13 +113,16 @@ def default_timeout() -> int:
     return 600 if config.scale() == "full" else 120
 
 
-def execute(path: Path, timeout: int | None = None, attempts: int = ATTEMPTS):
+def execute(path: Path, timeout: int | None = None, attempts: int = ATTEMPTS, notebook_timeout: int | None = None):
     """The notebook at ``path`` with every cell run, in a fresh ``python3`` kernel started in its
     folder, by ``nbconvert --execute`` in a process of its own (errors stop the build).
 
-    ``timeout``: seconds a cell may run (default :func:`default_timeout`); the whole notebook may
-    run 4 times that.  A run that times out is killed (its kernel too) and started again, up to
-    ``attempts`` runs in all, each retry announced on stderr; an error in a cell is not retried.
+    ``timeout``: seconds a cell may run (default :func:`default_timeout`); ``notebook_timeout``:
+    seconds the whole run may take, start-up included (default 4 × ``timeout`` + 60).  A run that
+    times out is killed and started again, up to ``attempts`` runs in all, each retry announced
+    on stderr; an error in a cell is not retried.  nbconvert is killed with its process group;
+    its kernel, which jupyter_client starts in a session of its own, exits when it sees its
+    parent gone (ipykernel's parent poller).  An interrupt (Ctrl-C) kills the run too.
     One process per notebook, as nbval and JupyterLab do.  The kernel gets this process's
     environment without ``MPLBACKEND``: a non-interactive backend (the tests set Agg) would make
     ``plt.show()`` draw nothing instead of an inline image.
@@ -133,6 +136,7 @@ def execute(path: Path, timeout: int | None = None, attempts: int = ATTEMPTS):
     import nbformat
 
     timeout = default_timeout() if timeout is None else int(timeout)
+    whole = 4 * timeout + 60 if notebook_timeout is None else int(notebook_timeout)
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     why = ""
     for attempt in range(1, int(attempts) + 1):
@@ -141,13 +145,17 @@ def execute(path: Path, timeout: int | None = None, attempts: int = ATTEMPTS):
                    f"--ExecutePreprocessor.timeout={timeout}", "--ExecutePreprocessor.kernel_name=python3",
                    str(path)]
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True)  # its own process group: the kernel goes with it
+                                    start_new_session=True)  # a group of its own, killed as one
             try:
-                _, stderr = proc.communicate(timeout=4 * timeout)
+                _, stderr = proc.communicate(timeout=whole)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.communicate()
-                why = f"the whole notebook ran past {4 * timeout} s"
+                why = f"the whole notebook ran past {whole} s"
+            except BaseException:  # Ctrl-C: the new session no longer gets the terminal's SIGINT
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise
             else:
                 if proc.returncode == 0:
                     return nbformat.read(Path(tmp) / path.name, as_version=4)
