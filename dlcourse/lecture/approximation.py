@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from dlcourse import nn
-from dlcourse.validation import as_float_array, check_count, check_positive
+from dlcourse.validation import as_float_array, as_rng, check_count, check_positive
 
 __all__ = ["staircase_network", "network_as_mlp", "staircase_forward", "staircase_error_bound",
            "max_error", "dag_depth", "mlp_edges", "depth_definitions", "sawtooth_network",
@@ -193,13 +193,17 @@ def sawtooth_network(depth: int) -> nn.Sequential:
     split_w, split_b = np.array([[1.0], [1.0]]), np.array([0.0, -0.5])  # (relu(a), relu(a − ½))
     layers: list[nn.Module] = []
     for l in range(depth):
-        lin = nn.Linear(1 if l == 0 else 2, 2)
-        lin.weight.data = split_w.copy() if l == 0 else split_w @ fold  # a = fold · h_{l−1}
-        lin.bias.data = split_b.copy()
-        layers += [lin, nn.ReLU()]
-    out = nn.Linear(2, 1)
-    out.weight.data, out.bias.data = fold.copy(), np.zeros(1)
-    return nn.Sequential(*layers, out)
+        layers += [_linear(split_w if l == 0 else split_w @ fold, split_b), nn.ReLU()]  # a = fold · h_{l−1}
+    return nn.Sequential(*layers, _linear(fold, np.zeros(1)))
+
+
+def _linear(W: np.ndarray, b: np.ndarray) -> nn.Linear:
+    """An ``nn.Linear`` holding copies of the given W (out, in) and b (out,)."""
+    lin = nn.Linear(W.shape[1], W.shape[0])
+    lin.weight.data = np.array(W, dtype=float)
+    assert lin.bias is not None  # nn.Linear has a bias unless bias=False
+    lin.bias.data = np.array(b, dtype=float)
+    return lin
 
 
 def shallow_relu_network(width: int, rng: np.random.Generator | int | None = 0) -> nn.Sequential:
@@ -210,12 +214,10 @@ def shallow_relu_network(width: int, rng: np.random.Generator | int | None = 0) 
     any interval: the most one hidden layer of that many ReLU units can make.
     """
     width = check_count(width, "width")
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rng = as_rng(rng)
     kinks, signs = rng.uniform(0.0, 1.0, width), rng.choice([-1.0, 1.0], width)
-    hidden, out = nn.Linear(1, width), nn.Linear(width, 1)
-    hidden.weight.data, hidden.bias.data = signs[:, None].copy(), -signs * kinks
-    out.weight.data, out.bias.data = rng.normal(size=(1, width)), np.zeros(1)
-    return nn.Sequential(hidden, nn.ReLU(), out)
+    return nn.Sequential(_linear(signs[:, None], -signs * kinks), nn.ReLU(),
+                         _linear(rng.normal(size=(1, width)), np.zeros(1)))
 
 
 def count_linear_pieces(model: nn.Module, lo: float = 0.0, hi: float = 1.0, n_grid: int = 2**16 + 1,

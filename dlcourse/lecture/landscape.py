@@ -24,12 +24,12 @@ __all__ = ["permute_hidden", "segment_losses", "hessian"]
 def permute_hidden(params: two_layer.Params, perm: Sequence[int]) -> two_layer.Params:
     """Hidden unit j of the result is hidden unit ``perm[j]`` of ``params``: the rows of W1 and b1
     and the columns of W2 permuted together, which leaves the network's function unchanged."""
-    perm = np.asarray(perm)
+    order = np.asarray(perm)
     n_hidden = params["W1"].shape[0]
-    if sorted(perm.tolist()) != list(range(n_hidden)):
-        raise ValueError(f"perm must be a permutation of 0..{n_hidden - 1}, got {perm.tolist()}")
-    return {"W1": params["W1"][perm].copy(), "b1": params["b1"][perm].copy(),
-            "W2": params["W2"][:, perm].copy(), "b2": params["b2"].copy()}
+    if sorted(order.tolist()) != list(range(n_hidden)):
+        raise ValueError(f"perm must be a permutation of 0..{n_hidden - 1}, got {order.tolist()}")
+    return {"W1": params["W1"][order].copy(), "b1": params["b1"][order].copy(),
+            "W2": params["W2"][:, order].copy(), "b2": params["b2"].copy()}
 
 
 def segment_losses(a: two_layer.Params, b: two_layer.Params, X, y, ts, *, activation: str = "tanh",

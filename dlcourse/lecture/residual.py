@@ -41,9 +41,9 @@ def _residual_block():
         """h ↦ h + f(W h + b): the shortcut adds the identity to the block's Jacobian,
         ∂h_out/∂h = I + diag(f′) W, so the backward product (W f′)^L becomes Π (I + W f′)."""
 
-        def __init__(self, width: int, activation: str, bias: bool = True) -> None:
+        def __init__(self, width: int, activation: str, bias: bool = True, dtype=None) -> None:
             super().__init__()
-            self.linear = torch.nn.Linear(width, width, bias=bias)
+            self.linear = torch.nn.Linear(width, width, bias=bias, dtype=dtype)
             self.act = _activation(activation)
 
         def forward(self, h):
@@ -53,26 +53,28 @@ def _residual_block():
 
 
 def deep_mlp(n_in: int, width: int, depth: int, n_out: int, *, activation: str = "tanh", residual: bool = False,
-             bias: bool = True, seed: int = 0):
+             bias: bool = True, seed: int = 0, dtype=None):
     """Linear(n_in, width) → f → ``depth`` blocks → Linear(width, n_out), as a ``torch.nn.Sequential``.
 
     A block is Linear(width, width) → f (plain) or h + f(Linear(h)) (``residual``).  Every
     Linear keeps torch's default initialisation (``bias=False``: Linear layers without biases), drawn under ``torch.manual_seed(seed)`` inside
-    ``torch.random.fork_rng`` (the caller's random state is left as it was).
+    ``torch.random.fork_rng`` (the caller's random state is left as it was), in ``dtype``
+    (default ``torch.float32``, whatever torch's default dtype has been set to).
     """
     import torch
 
     n_in, width, n_out = check_count(n_in, "n_in"), check_count(width, "width"), check_count(n_out, "n_out")
     depth = check_count(depth, "depth", allow_zero=True)
     check_choice(activation, _ACTIVATIONS, "activation")
+    dtype = torch.float32 if dtype is None else dtype
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         block = _residual_block()
-        blocks = [block(width, activation, bias) if residual
-                  else torch.nn.Sequential(torch.nn.Linear(width, width, bias=bias), _activation(activation))
+        blocks = [block(width, activation, bias, dtype) if residual
+                  else torch.nn.Sequential(torch.nn.Linear(width, width, bias=bias, dtype=dtype), _activation(activation))
                   for _ in range(depth)]
-        return torch.nn.Sequential(torch.nn.Linear(n_in, width, bias=bias), _activation(activation), *blocks,
-                                   torch.nn.Linear(width, n_out, bias=bias))
+        return torch.nn.Sequential(torch.nn.Linear(n_in, width, bias=bias, dtype=dtype), _activation(activation),
+                                   *blocks, torch.nn.Linear(width, n_out, bias=bias, dtype=dtype))
 
 
 def he_init(module) -> None:
