@@ -274,15 +274,19 @@ def test_of_two_cells_with_one_tag_the_last_is_graded_with_a_warning():
 # --- hand grading ------------------------------------------------------------------------
 
 
+def _write_rows(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
 def _fill(sheet: Path, filled: Path, points: dict[str, str], comment: str = "") -> None:
     rows = _rows(sheet)
     for r in rows:
         if r["student"] in points:
             r["points"], r["comment"] = points[r["student"]], comment
-    with open(filled, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    _write_rows(filled, rows)
 
 
 def test_hand_grading_sheets_merge_into_totals_gradebooks_and_feedback(term, capsys):
@@ -335,18 +339,12 @@ def test_a_bad_sheet_is_refused_and_nothing_is_stored(term, capsys):
         handgrade.import_sheets(out, [bad])
     rows = _rows(sheet)
     rows[0]["student"] = "mallory"
-    with open(bad, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    _write_rows(bad, rows)
     with pytest.raises(handgrade.SheetError, match="'mallory' has no graded answer"):
         handgrade.import_sheets(out, [bad])
     rows = _rows(sheet)  # two graders' rows for one student, with different points
     rows = [{**rows[0], "points": "1"}, *rows[1:], {**rows[0], "points": "0"}]
-    with open(bad, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    _write_rows(bad, rows)
     with pytest.raises(handgrade.SheetError, match="'s1' is graded twice"):
         handgrade.import_sheets(out, [bad])
     assert not (out / "manual.json").exists()
